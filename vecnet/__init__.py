@@ -1,0 +1,23 @@
+"""vecnet: small feedforward networks, exact down to each weight and fast.
+
+- :mod:`vecnet.reference`: the article's 2-2-1 network, per scalar, bit for bit.
+- :class:`vecnet.Network`: the same algorithm on weight matrices, any sizes.
+- engines ``"numpy"`` (batch matrix products), ``"numba"`` (compiled SGD
+  kernels) and ``"reference"``, chosen by :func:`vecnet.fit`'s ``engine``.
+"""
+
+from .activations import ACTIVATIONS
+from .data import article_data, synthetic
+from .losses import LOSSES
+from .network import Network
+from .optimizers import SGD, Adam
+from .reference import ReferenceNetwork
+from .scalar_map import SCALAR_MAP, from_reference, to_reference
+from .training import DivergenceWarning, History, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "DivergenceWarning", "History", "Network",
+    "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference", "synthetic", "to_reference",
+]

@@ -1,0 +1,47 @@
+"""The ``vecnet`` command line: ``vecnet demo`` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _demo(args):
+    from .demo import run_demo
+
+    run_demo(seed=args.seed, epochs=args.epochs, lr=args.lr, every=args.every)
+    return 0
+
+
+def build_parser():
+    """The argument parser of the ``vecnet`` command."""
+    parser = argparse.ArgumentParser(
+        prog="vecnet", description="Small feedforward networks, exact down to each weight and fast.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser(
+        "demo", help="train the article's 2-2-1 network with every engine and compare",
+        description="Train the article's 2-2-1 sigmoid network with the per-scalar reference, the "
+                    "NumPy engine and the Numba engine from the same initial weights; print the "
+                    "loss, the final predictions, the largest parameter difference and the times.")
+    demo.add_argument("--seed", type=int, default=0, help="numpy.random.seed for the initial weights (default 0)")
+    demo.add_argument("--epochs", type=int, default=1000, help="epochs (default 1000)")
+    demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    demo.add_argument("--every", type=int, default=100, help="print the loss every N epochs (default 100)")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``vecnet`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"vecnet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The training engines, one function each, and the choice between them.
+
+Every engine runs ``epochs`` epochs over ``X`` (n_samples, n_in) and ``Y``
+(n_samples, n_out), already validated and of the network's dtype, visiting the
+samples of epoch ``e`` in the order ``orders[e % len(orders)]`` in batches of
+``batch_size``. Each returns the per-epoch training losses (the mean of the
+per-sample losses taken before each update) of the epochs it completed; it
+stops early, with the weights as they were at the start of the failing epoch,
+when the loss or a weight stops being finite.
+
+- ``"numpy"``: whole batches through matrix products; Python loops over batches
+  only.
+- ``"numba"``: the compiled kernel :func:`vecnet._kernels.train_epochs`, every
+  sample and every update in compiled code.
+- ``"reference"``: the per-scalar :class:`vecnet.reference.ReferenceNetwork`,
+  for the article's 2-2-1 network with plain SGD, per sample or full batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _kernels
+from .losses import get_loss
+from .optimizers import SGD
+
+ENGINES = ("auto", "numpy", "numba", "reference")
+
+
+class EngineState:
+    """What an optimizer carries from one call to the next: memory and update count."""
+
+    def __init__(self, net):
+        self.memory = np.zeros((2, net.n_params), dtype=net.dtype)
+        self.steps = np.zeros(1, dtype=np.int64)
+
+
+def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
+    """Train with batch matrix products; see the module docstring."""
+    loss = get_loss(net.loss)
+    n = X.shape[0]
+    grad = np.empty_like(net.theta)
+    grad_views = net._views(grad)
+    losses = []
+    for e in range(epochs):
+        saved = net.theta.copy()
+        order = orders[e % len(orders)]
+        in_order = np.array_equal(order, np.arange(n))
+        total = 0.0
+        for start in range(0, n, batch_size):
+            if in_order:
+                Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
+            else:
+                rows = order[start:start + batch_size]
+                Xb, Yb = X[rows], Y[rows]
+            value, _ = net.gradients(Xb, Yb, out=grad)
+            if not np.isfinite(value):
+                net.theta[...] = saved
+                return losses
+            total += value * Xb.shape[0]
+            if optimizer.l2:
+                for (dW, _), (W, _) in zip(grad_views, net.params):
+                    dW += optimizer.l2 * W
+            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
+            state.steps[0] += 1
+        if not np.isfinite(net.theta).all():
+            net.theta[...] = saved
+            return losses
+        losses.append(total / n)
+    return losses
+
+
+def run_numba(net, X, Y, orders, epochs, batch_size, optimizer, state):
+    """Train with the compiled kernel; see the module docstring."""
+    (code, nesterov, schedule), hyper = optimizer.kernel_args()
+    cfg = np.array([get_loss(net.loss).code, batch_size, code, nesterov, schedule], dtype=np.int64)
+    losses = np.zeros(epochs, dtype=np.float64)
+    done = _kernels.train_epochs(net.theta, net.layout(), cfg, hyper, X, Y, orders, epochs,
+                                 state.memory, state.steps, losses)
+    return losses[:done].tolist()
+
+
+def check_reference(net, X, batch_size, optimizer, orders):
+    """Refuse what the per-scalar reference cannot run, with the reason."""
+    from .scalar_map import _is_article_network
+
+    n = X.shape[0]
+    if not _is_article_network(net):
+        raise ValueError("engine 'reference' runs only the article's network "
+                         "([2, 2, 1], sigmoid, mse)")
+    if not (type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.l2 == 0
+            and optimizer.schedule == "constant"):
+        raise ValueError("engine 'reference' runs only plain SGD (no momentum, l2 or schedule)")
+    if batch_size not in (1, n):
+        raise ValueError("engine 'reference' runs per-sample (batch_size=1) or full-batch "
+                         "(batch_size=None) training only")
+    if any(not np.array_equal(o, np.arange(n)) for o in orders):
+        raise ValueError("engine 'reference' visits samples in order; it cannot shuffle")
+
+
+def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
+    """Train the per-scalar reference from ``net``'s weights and copy the result back."""
+    from .scalar_map import from_reference, to_reference
+
+    ref = to_reference(net)
+    n = X.shape[0]
+    if batch_size == 1:
+        losses = []
+        ref.train(X, Y[:, 0], epochs=epochs, learn_rate=optimizer.lr, log_every=None,
+                  epoch_losses=losses)
+    else:
+        losses = ref.train_full_batch(X, Y[:, 0], epochs=epochs, learn_rate=optimizer.lr)
+    state.steps[0] += epochs * (n if batch_size == 1 else 1)
+    net.theta[...] = from_reference(ref).theta
+    return losses
+
+
+RUNNERS = {"numpy": run_numpy, "numba": run_numba, "reference": run_reference}
+
+# Crossover points for engine="auto", measured with `vecnet bench` (see README,
+# "Performance"): the compiled kernel wins while batches are small and layers
+# narrow; BLAS matrix products win on wide layers with large batches.
+AUTO_MAX_BATCH = 64
+AUTO_MAX_WIDTH = 128
+
+
+def choose_engine(net, n_samples, batch_size):
+    """The engine ``"auto"`` picks for ``net`` trained in batches of ``batch_size``."""
+    width = max(net.sizes)
+    if batch_size <= AUTO_MAX_BATCH or width <= AUTO_MAX_WIDTH and batch_size * width <= 4096:
+        return "numba"
+    return "numpy"

@@ -1,0 +1,102 @@
+"""Loss functions: a registry of name -> :class:`Loss`.
+
+A loss sees a batch of targets ``Y``, outputs ``A = f(Z)`` and output
+pre-activations ``Z``, all of shape (n_samples, n_outputs). ``value`` is the
+loss averaged over the batch; ``delta`` is ``dL/dZ`` of that average, the
+error that back-propagation starts from.
+
+- ``mse``: ``mean((Y - A)**2)`` over samples and outputs. Its gradient per
+  sample and output is the original's ``-2 * (y - y_pred)``, divided by
+  ``n_samples * n_outputs``. Works with any output activation.
+- ``bce``: binary cross-entropy, for a ``sigmoid`` output; computed from the
+  logits ``Z`` (``max(z, 0) - z*y + log1p(exp(-|z|))``), so logits of
+  +/-1000 give finite values. ``delta = (A - Y) / (n_samples * n_outputs)``.
+- ``cce``: categorical cross-entropy, for a ``softmax`` output; computed as
+  ``logsumexp(z) - sum(y * z)`` per sample. ``delta = (A - Y) / n_samples``.
+
+Each loss has an integer ``code`` for :mod:`vecnet._kernels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+
+
+def mse_value(Y, A, Z):
+    """``mean((Y - A)**2)``."""
+    return float(np.mean((Y - A) ** 2))
+
+
+def mse_delta(Y, A, Z, activation):
+    """``dL/dZ = -2 (Y - A) / (n * k) * f'(Z)``, formed in place from the output ``A``."""
+    delta = A - Y
+    delta *= 2.0 / Y.size
+    ACTIVATIONS[activation].backward(A, delta)
+    return delta
+
+
+def bce_value(Y, A, Z):
+    """``mean(max(z, 0) - z*y + log1p(exp(-|z|)))``: cross-entropy of ``sigmoid(z)``."""
+    return float(np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
+
+
+def bce_delta(Y, A, Z, activation):
+    """``dL/dZ = (A - Y) / (n * k)``."""
+    delta = A - Y
+    delta *= 1.0 / Y.size
+    return delta
+
+
+def cce_value(Y, A, Z):
+    """``mean(logsumexp(z) - sum(y * z))``: cross-entropy of ``softmax(z)``."""
+    zmax = Z.max(axis=1, keepdims=True)
+    lse = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
+    return float(np.mean(lse - (Y * Z).sum(axis=1)))
+
+
+def cce_delta(Y, A, Z, activation):
+    """``dL/dZ = (A - Y) / n``."""
+    delta = A - Y
+    delta *= 1.0 / Y.shape[0]
+    return delta
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss: its batch value, its ``dL/dZ``, its kernel code, the output it needs."""
+
+    name: str
+    value: Callable
+    delta: Callable
+    code: int
+    requires_output: Optional[str] = None
+
+
+LOSSES = {
+    "mse": Loss("mse", mse_value, mse_delta, 0),
+    "bce": Loss("bce", bce_value, bce_delta, 1, requires_output="sigmoid"),
+    "cce": Loss("cce", cce_value, cce_delta, 2, requires_output="softmax"),
+}
+"""Registered losses by name."""
+
+
+def get_loss(name):
+    """The registered :class:`Loss` called ``name``; ``ValueError`` listing the valid ones."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {name!r}; valid ones are {sorted(LOSSES)}") from None
+
+
+def check_pairing(loss, output_activation):
+    """Refuse a loss with an output activation it is not defined for."""
+    need = get_loss(loss).requires_output
+    if need is not None and output_activation != need:
+        raise ValueError(
+            f"loss {loss!r} needs a {need!r} output activation, got {output_activation!r}"
+        )

@@ -1,0 +1,236 @@
+"""The matrix network.
+
+Conventions, stated once:
+
+- a batch is a row-major array of shape ``(n_samples, n_features)``;
+- parameters are a list of ``(W, b)``, one per layer, ``W`` of shape
+  ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``; a layer computes
+  ``A_out = f(A_in @ W + b)``;
+- every ``W`` and ``b`` is a view into one flat vector, :attr:`Network.theta`,
+  laid out ``W1, b1, W2, b2, ...`` (``W`` row-major). Optimizers and the
+  compiled kernels work on that vector; ``params`` sees their updates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import ACTIVATIONS, get_activation
+from .losses import check_pairing, get_loss
+
+INITS = ("normal", "glorot", "he")
+"""Weight initialisations: the original's N(0, 1) for every parameter, Glorot
+uniform and He normal (both with zero biases)."""
+
+
+class Network:
+    """A feedforward network of dense layers, its weights held as matrices.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first: ``[2, 2, 1]`` is the article's network.
+    activation : str, default "sigmoid"
+        Hidden-layer activation, a key of :data:`vecnet.activations.ACTIVATIONS`.
+    output_activation : str, optional
+        Output-layer activation; defaults to ``activation``.
+    loss : str, default "mse"
+        A key of :data:`vecnet.losses.LOSSES`.
+    init : {"normal", "glorot", "he"}, default "normal"
+        ``"normal"`` draws every weight and bias from N(0, 1), as the original.
+    seed : int or numpy.random.Generator, optional
+        Seed for the initial weights; the same seed gives the same weights.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Floating type of the weights, kept end to end in training.
+
+    Attributes
+    ----------
+    params : list of (ndarray (n_in, n_out), ndarray (n_out,))
+        Views into :attr:`theta`.
+    theta : ndarray, shape (n_params,)
+        All parameters, flat.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="mse",
+                 init="normal", seed=None, dtype=np.float64):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes needs at least two layers of at least 1 unit each, got {sizes}")
+        output_activation = activation if output_activation is None else output_activation
+        if get_activation(activation).output_only:
+            raise ValueError(f"activation {activation!r} can only be the output activation")
+        get_activation(output_activation)
+        get_loss(loss)
+        check_pairing(loss, output_activation)
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; valid ones are {list(INITS)}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        self.sizes = sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.dtype = dtype
+        self.theta = np.zeros(self.n_params, dtype=dtype)
+        self.params = self._views(self.theta)
+        self.initialize(init, seed)
+
+    # -- layout ---------------------------------------------------------------
+    @property
+    def n_layers(self):
+        """Number of weight layers (``len(sizes) - 1``)."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self):
+        """Number of scalar parameters."""
+        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+
+    def layer_activations(self):
+        """Activation name of each layer, output last."""
+        return [self.activation] * (self.n_layers - 1) + [self.output_activation]
+
+    def layout(self):
+        """Kernel layout: int64 array (n_layers, 5) of ``n_in, n_out, w_offset, b_offset, act_code``."""
+        rows, off = [], 0
+        for (i, o), act in zip(zip(self.sizes[:-1], self.sizes[1:]), self.layer_activations()):
+            rows.append((i, o, off, off + i * o, ACTIVATIONS[act].code))
+            off += i * o + o
+        return np.array(rows, dtype=np.int64)
+
+    def _views(self, flat):
+        """``[(W, b), ...]`` as views into the flat vector ``flat``."""
+        out = []
+        for i, o, w_off, b_off, _ in self.layout():
+            out.append((flat[w_off:b_off].reshape(i, o), flat[b_off:b_off + o]))
+        return out
+
+    # -- weights ----------------------------------------------------------------
+    def initialize(self, init="normal", seed=None):
+        """Draw new weights in place; see the class parameters."""
+        rng = np.random.default_rng(seed)
+        for (W, b), (n_in, n_out) in zip(self.params, zip(self.sizes[:-1], self.sizes[1:])):
+            if init == "normal":
+                W[...] = rng.standard_normal(W.shape)
+                b[...] = rng.standard_normal(b.shape)
+            elif init == "glorot":
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                W[...] = rng.uniform(-limit, limit, W.shape)
+                b[...] = 0
+            else:  # he
+                W[...] = rng.standard_normal(W.shape) * np.sqrt(2.0 / n_in)
+                b[...] = 0
+        return self
+
+    def get_params(self):
+        """A copy of the parameters: list of ``(W, b)``."""
+        return [(W.copy(), b.copy()) for W, b in self.params]
+
+    def set_params(self, params):
+        """Copy ``params``, a list of ``(W, b)`` with this network's shapes, into the network."""
+        params = list(params)
+        if len(params) != self.n_layers:
+            raise ValueError(f"expected {self.n_layers} layers of (W, b), got {len(params)}")
+        for k, ((W, b), (W_new, b_new)) in enumerate(zip(self.params, params)):
+            W_new, b_new = np.asarray(W_new), np.asarray(b_new)
+            if W_new.shape != W.shape or b_new.shape != b.shape:
+                raise ValueError(f"layer {k}: expected W {W.shape} and b {b.shape}, "
+                                 f"got W {W_new.shape} and b {b_new.shape}")
+            W[...] = W_new
+            b[...] = b_new
+        return self
+
+    def copy(self):
+        """An independent copy of the network."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.theta = self.theta.copy()
+        new.params = new._views(new.theta)
+        return new
+
+    # -- computing --------------------------------------------------------------
+    def forward(self, X, keep=False):
+        """Forward a batch through the network.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_samples, sizes[0])
+        keep : bool, default False
+            Also return what back-propagation needs.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, sizes[-1])
+            The outputs; with ``keep=True``, ``(activations, Z)`` instead: the
+            list of every layer's output, ``X`` first, and the output layer's
+            pre-activation ``Z``.
+        """
+        acts = [X]
+        A = X
+        Z = None
+        for (W, b), name in zip(self.params, self.layer_activations()):
+            Z = A @ W
+            Z += b
+            A = ACTIVATIONS[name].forward(Z)
+            if keep:
+                acts.append(A)
+        return (acts, Z) if keep else A
+
+    def predict(self, X):
+        """Outputs for ``X`` (n_samples, sizes[0]): shape (n_samples, sizes[-1])."""
+        from ._validation import check_X
+
+        return self.forward(check_X(X, self.sizes[0], self.dtype))
+
+    def loss_value(self, X, Y):
+        """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out)."""
+        acts, Z = self.forward(X, keep=True)
+        return get_loss(self.loss).value(Y, acts[-1], Z)
+
+    def gradients(self, X, Y, out=None):
+        """Loss and gradient of the batch loss, by matrix products.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_samples, sizes[0])
+        Y : ndarray, shape (n_samples, sizes[-1])
+        out : ndarray, shape (n_params,), optional
+            Flat buffer to write the gradient into (laid out as :attr:`theta`).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray, shape (n_params,)
+            Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
+        """
+        grad = np.empty_like(self.theta) if out is None else out
+        acts, Z = self.forward(X, keep=True)
+        loss = get_loss(self.loss)
+        value = loss.value(Y, acts[-1], Z)
+        delta = loss.delta(Y, acts[-1], Z, self.output_activation)
+        names = self.layer_activations()
+        for k, (dW, db) in reversed(list(enumerate(self._views(grad)))):
+            np.matmul(acts[k].T, delta, out=dW)
+            np.sum(delta, axis=0, out=db)
+            if k:
+                delta = delta @ self.params[k][0].T
+                ACTIVATIONS[names[k - 1]].backward(acts[k], delta)
+        return value, grad
+
+    # -- training ---------------------------------------------------------------
+    def fit(self, X, y, **kwargs):
+        """Train the network; see :func:`vecnet.training.fit` for every option.
+
+        Returns
+        -------
+        vecnet.training.History
+        """
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+    def __repr__(self):
+        return (f"Network(sizes={self.sizes}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r}, loss={self.loss!r}, "
+                f"dtype={self.dtype.name})")

@@ -1,0 +1,161 @@
+"""Optimizers: SGD (with momentum and Nesterov) and Adam, with an L2 penalty
+and a learning-rate schedule.
+
+An optimizer is a small frozen dataclass of settings. The NumPy engine calls
+:meth:`Optimizer.step` on the flat parameter vector; the compiled kernels get
+the same settings through :meth:`Optimizer.kernel_args` and apply the same
+formulas in :func:`vecnet._kernels._update`.
+
+With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
+
+- ``schedule="constant"``: ``lr_t = lr``; ``"invscaling"``:
+  ``lr_t = lr / (t + 1) ** power_t``.
+- SGD: ``theta -= lr_t * g`` when ``momentum == 0``; otherwise
+  ``v = momentum * v - lr_t * g`` and ``theta += v`` (Nesterov:
+  ``theta += momentum * v - lr_t * g``).
+- Adam: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g**2``,
+  ``theta -= lr_t * sqrt(1 - b2**(t+1)) / (1 - b1**(t+1)) * m / (sqrt(v) + eps)``.
+- ``l2``: adds ``l2 * W`` to the gradient of every weight matrix (not the
+  biases), the gradient of ``l2 / 2 * sum(W**2)``. Reported losses do not
+  include the penalty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _kernels
+
+SCHEDULES = {"constant": _kernels.CONSTANT, "invscaling": _kernels.INVSCALING}
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Settings shared by every optimizer; use :class:`SGD` or :class:`Adam`."""
+
+    lr: float = 0.1
+    l2: float = 0.0
+    schedule: str = "constant"
+    power_t: float = 0.5
+
+    code = None
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        if not (np.isfinite(self.l2) and self.l2 >= 0):
+            raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; valid ones are {sorted(SCHEDULES)}")
+        if not (np.isfinite(self.power_t) and self.power_t >= 0):
+            raise ValueError(f"power_t must be a finite number >= 0, got {self.power_t!r}")
+
+    def learning_rate(self, t):
+        """The learning rate of update ``t`` (0-based)."""
+        if self.schedule == "invscaling":
+            return self.lr / (t + 1.0) ** self.power_t
+        return self.lr
+
+    def kernel_args(self):
+        """``(opt_code, nesterov, schedule_code)`` and the float64 ``hyper`` array for the kernels."""
+        hyper = np.array([self.lr, getattr(self, "momentum", 0.0), getattr(self, "beta1", 0.9),
+                          getattr(self, "beta2", 0.999), getattr(self, "eps", 1e-8), self.l2,
+                          self.power_t], dtype=np.float64)
+        return (self.code, int(getattr(self, "nesterov", False)), SCHEDULES[self.schedule]), hyper
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Parameters
+    ----------
+    lr : float, default 0.1
+    momentum : float, default 0.0
+        In [0, 1). ``0`` is the original's plain update ``theta -= lr * g``.
+    nesterov : bool, default False
+    l2 : float, default 0.0
+    schedule : {"constant", "invscaling"}, default "constant"
+    power_t : float, default 0.5
+    """
+
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    code = _kernels.SGD
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+
+    def step(self, theta, grad, state, t):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+        lr = self.learning_rate(t)
+        if self.momentum == 0:
+            theta -= lr * grad
+            return
+        v = state[0]
+        v *= self.momentum
+        v -= lr * grad
+        if self.nesterov:
+            theta += self.momentum * v - lr * grad
+        else:
+            theta += v
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    """Adam (Kingma and Ba), as scikit-learn's MLP applies it.
+
+    Parameters
+    ----------
+    lr : float, default 0.001
+    beta1, beta2 : float, default 0.9, 0.999
+    eps : float, default 1e-8
+    l2 : float, default 0.0
+    schedule : {"constant", "invscaling"}, default "constant"
+    power_t : float, default 0.5
+    """
+
+    lr: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    code = _kernels.ADAM
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be > 0, got {self.eps!r}")
+
+    def step(self, theta, grad, state, t):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+        lr = self.learning_rate(t) * np.sqrt(1.0 - self.beta2 ** (t + 1.0)) / (1.0 - self.beta1 ** (t + 1.0))
+        m, v = state
+        m *= self.beta1
+        m += (1 - self.beta1) * grad
+        v *= self.beta2
+        v += (1 - self.beta2) * grad * grad
+        theta -= lr * m / (np.sqrt(v) + self.eps)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+"""Optimizers by name."""
+
+
+def make_optimizer(optimizer, lr=None):
+    """An :class:`Optimizer` from a name (``"sgd"``, ``"adam"``) or an instance; ``lr`` overrides."""
+    if isinstance(optimizer, Optimizer):
+        if lr is not None and lr != optimizer.lr:
+            raise ValueError("pass lr either to fit or to the optimizer, not both")
+        return optimizer
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid ones are {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[optimizer]() if lr is None else OPTIMIZERS[optimizer](lr=lr)
