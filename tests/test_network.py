@@ -1,0 +1,150 @@
+"""The matrix network: layout, scalar map, gradients, and the two engines on deeper nets."""
+
+import numpy as np
+import pytest
+
+import vecnet
+from helpers import assert_params_close
+from vecnet.activations import ACTIVATIONS
+from vecnet.losses import LOSSES
+from vecnet.reference import PARAM_NAMES, ReferenceNetwork
+
+HIDDEN = [name for name, act in ACTIVATIONS.items() if not act.output_only]
+# every loss with every output activation it is defined for
+PAIRS = [(loss, out) for loss in LOSSES for out in ACTIVATIONS
+         if LOSSES[loss].requires_output in (None, out)]
+
+
+def _targets(loss, n, k, rng):
+    if loss == "cce":
+        return np.eye(k)[rng.integers(0, k, n)]
+    if loss == "bce":
+        return rng.integers(0, 2, (n, k)).astype(float)
+    return rng.normal(size=(n, k))
+
+
+def test_params_are_views_into_theta_with_the_documented_shapes():
+    net = vecnet.Network([3, 5, 4, 2], seed=0)
+    assert [(W.shape, b.shape) for W, b in net.params] == [((3, 5), (5,)), ((5, 4), (4,)), ((4, 2), (2,))]
+    assert net.n_params == net.theta.size == 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2
+    net.theta[:] = np.arange(net.n_params)
+    assert net.params[0][0][0, 1] == 1 and net.params[0][1][0] == 15 and net.params[1][0][0, 0] == 20
+
+
+def test_forward_is_the_layer_formula():
+    rng = np.random.default_rng(1)
+    net = vecnet.Network([3, 4, 2], activation="tanh", output_activation="identity", seed=2)
+    X = rng.normal(size=(6, 3))
+    (W0, b0), (W1, b1) = net.params
+    expected = np.tanh(X @ W0 + b0) @ W1 + b1
+    np.testing.assert_allclose(net.forward(X), expected, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scalar_map_round_trip_and_forward_agree_with_the_reference(seed):
+    np.random.seed(seed)
+    ref = ReferenceNetwork()
+    net = vecnet.from_reference(ref)
+    (W0, b0), (W1, b1) = net.params
+    # the article's formulas, written against the map in vecnet/scalar_map.py's table
+    assert (W0[0, 0], W0[1, 0], W0[0, 1], W0[1, 1]) == (ref.w1, ref.w2, ref.w3, ref.w4)
+    assert (W1[0, 0], W1[1, 0], b0[0], b0[1], b1[0]) == (ref.w5, ref.w6, ref.b1, ref.b2, ref.b3)
+    assert vecnet.to_reference(net).params() == ref.params()
+    X, _ = vecnet.article_data()
+    np.testing.assert_allclose(net.predict(X)[:, 0], ref.predict(X), rtol=0, atol=1e-15)
+    assert set(vecnet.SCALAR_MAP) == set(PARAM_NAMES)
+
+
+def test_to_reference_refuses_other_networks():
+    with pytest.raises(ValueError, match="article"):
+        vecnet.to_reference(vecnet.Network([2, 3, 1]))
+
+
+@pytest.mark.parametrize("init", ["normal", "glorot", "he"])
+def test_same_seed_same_weights(init):
+    a = vecnet.Network([4, 6, 3], init=init, seed=11)
+    b = vecnet.Network([4, 6, 3], init=init, seed=11)
+    c = vecnet.Network([4, 6, 3], init=init, seed=12)
+    assert np.array_equal(a.theta, b.theta)
+    assert not np.array_equal(a.theta, c.theta)
+
+
+def test_normal_init_is_standard_normal():
+    net = vecnet.Network([200, 100, 50], init="normal", seed=0)
+    assert abs(net.theta.mean()) < 0.02 and abs(net.theta.std() - 1) < 0.02
+
+
+@pytest.mark.parametrize("kind,name", [("activation", "swish"), ("loss", "hinge"), ("init", "xavier")])
+def test_unknown_names_list_the_valid_ones(kind, name):
+    with pytest.raises(ValueError, match="valid ones are"):
+        vecnet.Network([2, 2, 1], **{kind: name})
+
+
+def test_unknown_engine_lists_the_valid_ones():
+    X, y = vecnet.article_data()
+    with pytest.raises(ValueError, match="valid ones are.*numba"):
+        vecnet.Network([2, 2, 1]).fit(X, y, epochs=1, engine="torch")
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("loss,output", PAIRS)
+def test_gradients_match_central_finite_differences(hidden, loss, output):
+    rng = np.random.default_rng(3)
+    net = vecnet.Network([3, 5, 4, 3], activation=hidden, output_activation=output, loss=loss,
+                         init="glorot", seed=4)
+    net.theta[:] += rng.normal(scale=0.1, size=net.n_params)  # non-zero biases
+    X = rng.normal(size=(7, 3))
+    Y = _targets(loss, 7, 3, rng)
+    _, grad = net.gradients(X, Y)
+    h = 1e-6
+    numeric = np.empty_like(grad)
+    for p in range(net.n_params):
+        keep = net.theta[p]
+        net.theta[p] = keep + h
+        up = net.loss_value(X, Y)
+        net.theta[p] = keep - h
+        down = net.loss_value(X, Y)
+        net.theta[p] = keep
+        numeric[p] = (up - down) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("loss,output", PAIRS)
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_numpy_and_numba_engines_agree_on_deeper_networks(hidden, loss, output, batch_size):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    Y = _targets(loss, 40, 2, rng)
+    kwargs = dict(activation=hidden, output_activation=output, loss=loss, init="glorot", seed=6)
+    a = vecnet.Network([3, 5, 4, 2], **kwargs)
+    b = vecnet.Network([3, 5, 4, 2], **kwargs)
+    ha = a.fit(X, Y, epochs=5, lr=0.05, batch_size=batch_size, engine="numpy")
+    hb = b.fit(X, Y, epochs=5, lr=0.05, batch_size=batch_size, engine="numba")
+    assert_params_close(b, a.theta, 1e-10, f"{hidden}/{output}/{loss}/{batch_size}")
+    np.testing.assert_allclose(hb.loss, ha.loss, rtol=1e-10, atol=1e-12)
+
+
+def test_mini_batch_step_is_the_mean_of_per_sample_gradients():
+    """One batch of 4 moves theta by -lr times the mean of the four single-sample gradients."""
+    rng = np.random.default_rng(8)
+    net = vecnet.Network([3, 4, 2], activation="tanh", seed=9)
+    X, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    per_sample = np.mean([net.gradients(X[i:i + 1], Y[i:i + 1])[1] for i in range(4)], axis=0)
+    start = net.theta.copy()
+    for engine in ("numpy", "numba"):
+        net.theta[:] = start
+        net.fit(X, Y, epochs=1, lr=0.1, batch_size=4, engine=engine)
+        # mse averages over outputs too, so a single sample's gradient of a 2-output net is
+        # already divided by 2: the batch mean of those is the batch gradient
+        np.testing.assert_allclose(net.theta, start - 0.1 * per_sample, rtol=1e-13, atol=1e-15)
+
+
+def test_shuffle_is_seeded_and_changes_the_order():
+    X, y = vecnet.synthetic(200, seed=1)
+    nets = [vecnet.Network([2, 3, 1], seed=0) for _ in range(3)]
+    nets[0].fit(X, y, epochs=3, batch_size=10, shuffle=True, seed=42, engine="numba")
+    nets[1].fit(X, y, epochs=3, batch_size=10, shuffle=True, seed=42, engine="numpy")
+    nets[2].fit(X, y, epochs=3, batch_size=10, shuffle=False, engine="numpy")
+    assert_params_close(nets[1], nets[0].theta, 1e-12, "same seed, two engines")
+    assert np.abs(nets[2].theta - nets[0].theta).max() > 1e-6
