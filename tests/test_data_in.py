@@ -253,3 +253,26 @@ def test_training_on_a_file_larger_than_the_memory_limit(mode, big_file):
     assert result["streamed"] and result["changed"] and result["finite"]
     # one epoch of Adam on a linearly separable set: well below log(2) = 0.69
     assert result["loss"][0] < 0.1
+
+
+class _ArrayLike:
+    """Like a pandas Series or an h5py dataset: shape, dtype, slicing and ``__array__``."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.dtype = a, a.shape, a.dtype
+
+    def __getitem__(self, key):
+        return self.a[key]
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a if dtype is None else self.a.astype(dtype)
+
+
+def test_array_likes_are_read_whole_when_small_and_streamed_when_large():
+    X, y = _data(n=100)
+    expected, _ = _trained(X.astype(np.float64), y)
+    small, h_small = _trained(_ArrayLike(X), _ArrayLike(y))
+    large, h_large = _trained(_ArrayLike(X), _ArrayLike(y), chunk_bytes=256)
+    assert not h_small.streamed and h_large.streamed
+    assert np.array_equal(small.theta, expected.theta)
+    assert np.array_equal(large.theta, expected.theta)

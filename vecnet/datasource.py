@@ -94,21 +94,31 @@ def open_npy(path):
     return NpyRows(path)
 
 
-def _is_lazy(a):
-    """True for a lazy array: ``shape``, ``dtype`` and slicing, but not an ndarray."""
-    return (not isinstance(a, np.ndarray) and hasattr(a, "shape") and hasattr(a, "dtype")
-            and hasattr(a, "__getitem__"))
+def _is_lazy(a, chunk_bytes=0):
+    """True for a lazy array: ``shape``, ``dtype`` and slicing, but not an ndarray.
+
+    One that numpy can also read whole (``__array__``, like a pandas Series) is
+    read whole unless it is larger than ``chunk_bytes``.
+    """
+    if isinstance(a, np.ndarray) or not all(hasattr(a, k) for k in ("shape", "dtype", "__getitem__")):
+        return False
+    if not hasattr(a, "__array__"):
+        return True
+    try:
+        return int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize > chunk_bytes
+    except TypeError:
+        return False
 
 
-def _raw(a, name, dtype):
+def _raw(a, name, dtype, chunk_bytes):
     """``a`` kept as it is (ndarray, lazy array) when it is already numeric, else read into memory."""
-    if isinstance(a, np.ndarray) or _is_lazy(a):
+    if isinstance(a, np.ndarray) or _is_lazy(a, chunk_bytes):
         kind = np.dtype(a.dtype).kind
         if kind == "c":
             raise ValueError(f"{name} is complex; vecnet needs real numbers")
         if kind in "fiub":
             return a
-        if _is_lazy(a):
+        if _is_lazy(a, chunk_bytes):
             raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
     return _as_float_array(a, name, dtype)
 
@@ -192,8 +202,8 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     Rows
     """
     xn, yn = names
-    X = _raw(X, xn, dtype)
-    Y = _raw(y, yn, dtype)
+    X = _raw(X, xn, dtype, chunk_bytes)
+    Y = _raw(y, yn, dtype, chunk_bytes)
     if len(X.shape) != 2:
         raise ValueError(f"{xn} must be 2-D (n_samples, n_features), got shape {X.shape}; "
                          f"reshape a single sample with {xn}.reshape(1, -1) "
