@@ -8,12 +8,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import numba
 import pytest
 
 import vecnet
 from vecnet import _kernels, engines, training
 
 ROOT = Path(__file__).resolve().parents[1]
+needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT,
+                               reason="reads compiled code / trains 5e6 samples (JIT disabled)")
 
 
 def _data(n=40, seed=3):
@@ -167,6 +170,7 @@ def _float_array_types(annotation):
     return {m.group(1): m.group(2) for m in map(pattern.search, annotation.splitlines()) if m}
 
 
+@needs_jit
 def test_the_numba_kernel_runs_in_float32(monkeypatch):
     calls = []
     real = _kernels.train_epochs
@@ -232,6 +236,7 @@ def big_file(tmp_path_factory):
     return d / "X.npy", d / "y.npy"
 
 
+@needs_jit
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux resource limits")
 @pytest.mark.parametrize("mode", ["as", "data"])
 def test_training_on_a_file_larger_than_the_memory_limit(mode, big_file):

@@ -246,9 +246,11 @@ def test_quiet_by_default(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_divergence_stops_with_a_warning_and_finite_weights():
+@pytest.mark.filterwarnings("ignore:overflow encountered")    # diverging overflows, by design
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_divergence_stops_with_a_warning_and_finite_weights(engine):
     X, y = _data()
     net = vecnet.Network([3, 5, 1], activation="relu", output_activation="identity", seed=1)
     with pytest.warns(vecnet.DivergenceWarning, match="smaller learning rate"):
-        h = net.fit(X * 1e3, y * 1e3, epochs=20, lr=10.0, engine="numba")
+        h = net.fit(X * 1e3, y * 1e3, epochs=20, lr=10.0, engine=engine)
     assert h.stopped == "diverged" and np.isfinite(net.theta).all()
