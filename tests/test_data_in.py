@@ -281,3 +281,15 @@ def test_array_likes_are_read_whole_when_small_and_streamed_when_large():
     assert not h_small.streamed and h_large.streamed
     assert np.array_equal(small.theta, expected.theta)
     assert np.array_equal(large.theta, expected.theta)
+
+
+def test_validation_split_of_streamed_data_equals_in_memory(tmp_path):
+    X, y = _data(n=100)
+    np.save(tmp_path / "X32.npy", X.astype(np.float32))
+    Xm = np.load(tmp_path / "X32.npy", mmap_mode="r")
+    a, ha = _trained(X.astype(np.float64), y, validation_fraction=0.3, batch_size=5)
+    b, hb = _trained(Xm, y, validation_fraction=0.3, batch_size=5, chunk_bytes=400)
+    assert hb.streamed and not ha.streamed
+    assert np.array_equal(a.theta, b.theta)
+    np.testing.assert_allclose(hb.val_loss, ha.val_loss, rtol=1e-13)
+    np.testing.assert_allclose(hb.val_metric, ha.val_metric, rtol=1e-13)   # r2 merged by blocks
