@@ -157,9 +157,12 @@ def test_early_stopping_restores_the_best_weights():
     # validating on the flipped labels: the validation loss only grows, epoch 0 is best
     X, y = _data()
     net = _net()
+    seen = []
     h = net.fit(X, y, epochs=50, engine="numba", validation_data=(X, 1 - y),
-                early_stopping=vecnet.EarlyStopping(patience=3))
+                early_stopping=vecnet.EarlyStopping(patience=3),
+                callbacks=[lambda e, logs: seen.append(e)])
     assert h.stopped == "early_stopping" and h.epochs == 4 and h.best_epoch == 0
+    assert seen == [0, 1, 2, 3]                 # callbacks see the stopping epoch too
     assert all(b > a for a, b in zip(h.val_loss, h.val_loss[1:]))
     twin = _net()
     twin.fit(X, y, epochs=1, engine="numba")

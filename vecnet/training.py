@@ -121,6 +121,23 @@ def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rn
     return [total / len(rows)]
 
 
+def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
+    """Validate, report, and ask early stopping and the callbacks; the reason to stop, or None."""
+    epoch = history.epochs - 1
+    logs = {"loss": history.loss[-1]}
+    if val is not None:
+        val_loss, val_metric = evaluate(net, val, val.block_rows(chunk_bytes))
+        history.val_loss.append(val_loss)
+        history.val_metric.append(val_metric)
+        logs.update({"val_loss": val_loss, f"val_{history.metric}": val_metric})
+    logs["time"] = history.epoch_time[-1]
+    if progress is not None:
+        progress.update(epoch, logs)
+    early = stopper is not None and stopper.update(epoch, logs)
+    asked = any([bool(cb(epoch, dict(logs))) for cb in callbacks])   # every callback sees every epoch
+    return "early_stopping" if early else "callback" if asked else None
+
+
 def _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes):
     """Split off or build the validation rows; ``(train_rows, val_rows or None)``."""
     if validation_data is not None and validation_fraction is not None:
@@ -270,20 +287,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
                 break
             if not per_epoch:
                 continue
-            logs = {"loss": history.loss[-1]}
-            if val is not None:
-                val_loss, val_metric = evaluate(net, val, val.block_rows(chunk_bytes))
-                history.val_loss.append(val_loss)
-                history.val_metric.append(val_metric)
-                logs.update({"val_loss": val_loss, f"val_{history.metric}": val_metric})
-            logs["time"] = history.epoch_time[-1]
-            if progress is not None:
-                progress.update(done - 1, logs)
-            if stopper is not None and stopper.update(done - 1, logs):
-                history.stopped = "early_stopping"
-                break
-            if any([bool(cb(done - 1, logs)) for cb in callbacks]):
-                history.stopped = "callback"
+            reason = _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks)
+            if reason is not None:
+                history.stopped = reason
                 break
     finally:
         if progress is not None:
