@@ -7,7 +7,9 @@
 """
 
 from .activations import ACTIVATIONS
+from .callbacks import EarlyStopping
 from .data import article_data, synthetic
+from .datasource import NpyRows, open_npy
 from .losses import LOSSES
 from .network import Network
 from .optimizers import SGD, Adam
@@ -18,6 +20,7 @@ from .training import DivergenceWarning, History, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "DivergenceWarning", "History", "Network",
-    "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference", "synthetic", "to_reference",
+    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "DivergenceWarning", "EarlyStopping", "History",
+    "Network", "NpyRows", "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference",
+    "open_npy", "synthetic", "to_reference",
 ]

@@ -43,7 +43,9 @@ def _activate(code, A, s, n):
     """``A[s, :n] = f(A[s, :n])`` in place, for activation ``code``."""
     if code == SIGMOID:
         for j in range(n):
-            A[s, j] = 1.0 / (1.0 + math.exp(-A[s, j]))
+            # below -700, exp(-z) nears float64 overflow (709.78); sigmoid(z) < 1e-304 there
+            # (written so that a NaN still propagates)
+            A[s, j] = 0.0 if A[s, j] < -700.0 else 1.0 / (1.0 + math.exp(-A[s, j]))
     elif code == TANH:
         for j in range(n):
             A[s, j] = math.tanh(A[s, j])

@@ -1,4 +1,13 @@
-"""The training loop: validate, choose an engine, run epochs, keep a history."""
+"""The training loop: validate, choose an engine, run epochs, keep a history.
+
+Without per-epoch work (no validation, early stopping, callbacks or
+``verbose``) and with data in memory, the chosen engine runs all epochs in one
+call: for the Numba engine, one compiled call for the whole training. Anything
+per-epoch makes the loop call the engine once per epoch and do the rest in
+Python. Data that would need a conversion copy larger than ``chunk_bytes`` is
+streamed: each epoch calls the engine once per row block (see
+:mod:`vecnet.datasource`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,11 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import check_positive_int, check_X, check_y
+from ._validation import check_positive_int
+from .callbacks import EarlyStopping, Progress, _Stopper
+from .datasource import DEFAULT_CHUNK_BYTES, as_rows
 from .engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from .metrics import evaluate, metric_name
 from .optimizers import make_optimizer
 
 
@@ -28,21 +40,42 @@ class History:
         The engine that ran (``engine="auto"`` records its choice here).
     loss : list of float
         Training loss of each epoch: the mean of the per-sample losses taken
-        before each update.
+        before each update (without the L2 penalty).
+    val_loss : list of float
+        Loss on the validation data after each epoch (empty without validation).
+    metric : str
+        Name of the validation metric: ``"accuracy"`` for ``bce`` and ``cce``,
+        ``"r2"`` for ``mse`` (see :mod:`vecnet.metrics`).
+    val_metric : list of float
+        That metric on the validation data after each epoch.
     epoch_time : list of float
-        Seconds per epoch (epochs run in one compiled call share its time).
+        Seconds of training per epoch, validation excluded (epochs run in one
+        compiled call share its time).
     compile_time : float
         Seconds spent compiling (or loading cached) kernels, kept out of
         ``epoch_time``.
     stopped : str or None
-        ``None`` when every epoch ran; ``"diverged"`` or ``"callback"`` otherwise.
+        ``None`` when every epoch ran; ``"diverged"``, ``"early_stopping"`` or
+        ``"callback"`` otherwise.
+    best_epoch : int or None
+        With early stopping, the 0-based epoch of the best monitored loss.
+    restored : bool
+        True when early stopping put the best epoch's weights back.
+    streamed : bool
+        True when the training data was read in row blocks.
     """
 
     engine: str
     loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    metric: str = ""
+    val_metric: list = field(default_factory=list)
     epoch_time: list = field(default_factory=list)
     compile_time: float = 0.0
     stopped: Optional[str] = None
+    best_epoch: Optional[int] = None
+    restored: bool = False
+    streamed: bool = False
 
     @property
     def epochs(self):
@@ -57,24 +90,91 @@ def _orders(n, count, rng):
     return np.stack([rng.permutation(n) for _ in range(count)]).astype(np.int64, copy=False)
 
 
-def _warm_up(net, X, Y, batch_size, optimizer, state):
+def _warm_up(net, X, Y, optimizer):
     """Compile (or load from cache) the kernel for these types; return the seconds it took."""
     t0 = time.perf_counter()
     from .engines import run_numba
 
-    run_numba(net, X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer, state)
+    run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer,
+              EngineState(net))
     return time.perf_counter() - t0
 
 
+def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rng):
+    """One epoch over ``rows`` block by block (blocks and rows within them shuffled with ``rng``).
+
+    Returns ``[loss]``, or ``[]`` with the weights of the epoch's start put back
+    when training diverged.
+    """
+    saved = net.theta.copy()
+    blocks = rows.blocks(block_rows)
+    if rng is not None:
+        blocks = [blocks[i] for i in rng.permutation(len(blocks))]
+    total = 0.0
+    for lo, hi in blocks:
+        X, Y = rows.take(lo, hi)
+        losses = run(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer, state)
+        if not losses:
+            net.theta[...] = saved
+            return []
+        total += losses[0] * (hi - lo)
+    return [total / len(rows)]
+
+
+def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
+    """Validate, report, and ask early stopping and the callbacks; the reason to stop, or None."""
+    epoch = history.epochs - 1
+    logs = {"loss": history.loss[-1]}
+    if val is not None:
+        val_loss, val_metric = evaluate(net, val, val.block_rows(chunk_bytes))
+        history.val_loss.append(val_loss)
+        history.val_metric.append(val_metric)
+        logs.update({"val_loss": val_loss, f"val_{history.metric}": val_metric})
+    logs["time"] = history.epoch_time[-1]
+    if progress is not None:
+        progress.update(epoch, logs)
+    early = stopper is not None and stopper.update(epoch, logs)
+    asked = any([bool(cb(epoch, dict(logs))) for cb in callbacks])   # every callback sees every epoch
+    return "early_stopping" if early else "callback" if asked else None
+
+
+def _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes):
+    """Split off or build the validation rows; ``(train_rows, val_rows or None)``."""
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("pass validation_data or validation_fraction, not both")
+    if validation_data is not None:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
+                      names=("validation X", "validation y"))
+        return rows, val
+    if validation_fraction is None:
+        return rows, None
+    if isinstance(validation_fraction, bool) or not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    n_val = int(round(len(rows) * validation_fraction))
+    if not 1 <= n_val < len(rows):
+        raise ValueError(f"validation_fraction={validation_fraction} of {len(rows)} samples "
+                         f"leaves {n_val} for validation and {len(rows) - n_val} for training; "
+                         f"each needs at least 1")
+    return rows.split(n_val)
+
+
 def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimizer="sgd",
-        shuffle=False, seed=None, callbacks=(), verbose=False):
+        shuffle=False, seed=None, validation_data=None, validation_fraction=None,
+        early_stopping=None, callbacks=(), verbose=False, chunk_bytes=DEFAULT_CHUNK_BYTES):
     """Train ``net`` in place on ``X`` and ``y``.
 
     Parameters
     ----------
     net : Network
-    X : array-like, shape (n_samples, n_features)
+    X : array-like, numpy.memmap or lazy array, shape (n_samples, n_features)
+        Lists, integer arrays, float32 or float64, any memory order, read-only
+        arrays; a ``numpy.memmap`` or a :class:`vecnet.datasource.NpyRows`
+        (:func:`vecnet.open_npy`) for data larger than memory. Nothing is
+        copied whole: see ``chunk_bytes``.
     y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        Same kinds as ``X``; 1-D means one output.
     epochs : int, default 1000
     lr : float, optional
         Learning rate; defaults to the optimizer's (0.1 for SGD, as the original).
@@ -86,14 +186,33 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         ``"auto"`` chooses from the workload; see :func:`vecnet.engines.choose_engine`.
     optimizer : {"sgd", "adam"} or vecnet.optimizers.Optimizer, default "sgd"
     shuffle : bool, default False
-        Visit the samples in a fresh random order each epoch, drawn from ``seed``.
+        Visit the samples in a fresh random order each epoch, drawn from
+        ``seed``: the same seed gives the same orders, hence the same weights.
+        Streamed data is shuffled in two levels: the order of the row blocks,
+        then the rows within each block.
     seed : int or numpy.random.Generator, optional
         Seed of the shuffling.
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch into ``History.val_loss`` and ``val_metric``.
+    validation_fraction : float in (0, 1), optional
+        Hold out this fraction of the samples, taken from the *end* of ``X``
+        and ``y`` (not at random: it is a view, so it works on streamed data;
+        shuffle ordered data beforehand), as validation data.
+    early_stopping : EarlyStopping or True, optional
+        Stop when the monitored loss stops improving; ``True`` means
+        ``EarlyStopping()`` (monitoring ``val_loss``).
     callbacks : sequence of callables, optional
         Each is called as ``callback(epoch, logs)`` after every epoch, ``logs`` a
-        dict with ``loss`` and ``time``; one returning True stops training.
+        dict with ``loss``, ``time`` and, with validation, ``val_loss`` and
+        ``val_<metric>``; one returning True stops training.
     verbose : bool, default False
-        Print one line per epoch.
+        Report every epoch: a tqdm progress bar when tqdm is installed
+        (``pip install "vecnet[progress]"``), else one printed line per epoch.
+    chunk_bytes : int, default 64 MB
+        Largest conversion copy of the data made at once. Data already of the
+        network's dtype and C-contiguous is used in place; data needing a
+        larger conversion, and lazy arrays, are streamed in row blocks of about
+        this size (a multiple of ``batch_size``).
 
     Returns
     -------
@@ -102,10 +221,18 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid ones are {list(ENGINES)}")
     epochs = check_positive_int(epochs, "epochs")
+    chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
     optimizer = make_optimizer(optimizer, lr)
-    X = np.ascontiguousarray(check_X(X, net.sizes[0], net.dtype))
-    Y = np.ascontiguousarray(check_y(y, X.shape[0], net.sizes[-1], net.dtype))
-    n = X.shape[0]
+    if early_stopping is True:
+        early_stopping = EarlyStopping()
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError("early_stopping must be a vecnet.EarlyStopping, True or None")
+    rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes)
+    rows, val = _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes)
+    if early_stopping is not None and early_stopping.monitor == "val_loss" and val is None:
+        raise ValueError("early stopping on 'val_loss' needs validation_data or "
+                         "validation_fraction; or use EarlyStopping(monitor='loss')")
+    n = len(rows)
     if batch_size is None:
         batch_size = n
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -113,44 +240,61 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
                       UserWarning, stacklevel=3)
         batch_size = n
+    data = rows.whole(chunk_bytes)
+    streamed = data is None
+    block_rows = rows.block_rows(chunk_bytes, batch_size)
     rng = np.random.default_rng(seed) if shuffle else None
     if engine == "auto":
         engine = choose_engine(net, n, batch_size)
+    if engine == "reference" and streamed:
+        raise ValueError("engine 'reference' trains on in-memory data only")
     state = getattr(net, "_engine_state", None)
     if state is None or state.memory.shape[1] != net.n_params or state.memory.dtype != net.dtype:
         state = EngineState(net)
     net._engine_state = state
     if engine == "reference":
-        check_reference(net, X, batch_size, optimizer, _orders(n, 1, rng))
-    history = History(engine=engine)
+        check_reference(net, data[0], batch_size, optimizer, _orders(n, 1, rng))
+    history = History(engine=engine, metric=metric_name(net.loss), streamed=streamed)
     if engine == "numba":
-        history.compile_time = _warm_up(net, X, Y, batch_size, optimizer, EngineState(net))
-    per_epoch = bool(callbacks) or verbose
-    chunk = 1 if per_epoch else epochs
-    if rng is not None:
+        history.compile_time = _warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
+    stopper = None if early_stopping is None else _Stopper(early_stopping, net)
+    progress = Progress(epochs) if verbose else None
+    per_epoch = bool(callbacks) or verbose or val is not None or stopper is not None
+    chunk = 1 if per_epoch or streamed else epochs
+    if rng is not None and not streamed:
         chunk = max(1, min(chunk, (1 << 22) // n))
     run = RUNNERS[engine]
     done = 0
-    while done < epochs:
-        count = min(chunk, epochs - done)
-        t0 = time.perf_counter()
-        losses = run(net, X, Y, _orders(n, count, rng), count, batch_size, optimizer, state)
-        elapsed = time.perf_counter() - t0
-        history.loss.extend(losses)
-        history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
-        done += len(losses)
-        if len(losses) < count:
-            history.stopped = "diverged"
-            warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight stopped "
-                          f"being finite; the weights are those after epoch {done}. "
-                          f"Try a smaller learning rate.", DivergenceWarning, stacklevel=3)
-            break
-        if verbose:
-            print(f"epoch {done}/{epochs}  loss {history.loss[-1]:.6g}  "
-                  f"{history.epoch_time[-1] * 1e3:.3g} ms")
-        logs = {"loss": history.loss[-1], "time": history.epoch_time[-1]}
-        if any([bool(cb(done - 1, logs)) for cb in callbacks]):
-            history.stopped = "callback"
-            break
+    try:
+        while done < epochs:
+            count = min(chunk, epochs - done)
+            t0 = time.perf_counter()
+            if streamed:
+                losses = _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer,
+                                         state, rng)
+            else:
+                losses = run(net, *data, _orders(n, count, rng), count, batch_size, optimizer,
+                             state)
+            elapsed = time.perf_counter() - t0
+            history.loss.extend(losses)
+            history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
+            done += len(losses)
+            if len(losses) < count:
+                history.stopped = "diverged"
+                warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
+                              f"stopped being finite; the weights are those after epoch {done}. "
+                              f"Try a smaller learning rate.", DivergenceWarning, stacklevel=3)
+                break
+            if not per_epoch:
+                continue
+            reason = _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks)
+            if reason is not None:
+                history.stopped = reason
+                break
+    finally:
+        if progress is not None:
+            progress.close()
+    if stopper is not None:
+        history.best_epoch = stopper.best_epoch
+        history.restored = stopper.restore()
     return history
-

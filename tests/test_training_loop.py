@@ -1,0 +1,259 @@
+"""The training loop: shuffling, validation, early stopping, history, callbacks, progress."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import vecnet
+from vecnet import training
+from vecnet.metrics import Accuracy, R2
+
+from helpers import assert_params_close
+
+
+def _net(**kw):
+    return vecnet.Network([3, 5, 1], **{"activation": "tanh", "output_activation": "sigmoid",
+                                         "seed": 11, **kw})
+
+
+def _data(n=60, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (X @ np.array([1.0, -1.0, 0.5]) > 0).astype(float)
+    return X, y
+
+
+# -- shuffling ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_shuffling_is_reproducible_from_the_seed(engine):
+    X, y = _data()
+    runs = []
+    for seed in (1, 1, 2):
+        net = _net()
+        h = net.fit(X, y, epochs=4, batch_size=4, shuffle=True, seed=seed, engine=engine)
+        runs.append((net.theta.copy(), h.loss))
+    assert np.array_equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
+    assert not np.array_equal(runs[0][0], runs[2][0])
+
+
+def test_shuffling_draws_a_fresh_permutation_each_epoch():
+    # independent twin: permute by hand with the same generator, train in order
+    X, y = _data()
+    net = _net()
+    net.fit(X, y, epochs=3, batch_size=5, shuffle=True, seed=9, engine="numpy")
+    twin = _net()
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        p = rng.permutation(len(X))
+        twin.fit(X[p], y[p], epochs=1, batch_size=5, engine="numpy")
+    assert np.array_equal(net.theta, twin.theta)
+
+
+def test_streamed_shuffling_permutes_blocks_then_rows():
+    X, y = _data(n=50)
+    X = X.astype(np.float32)                 # needs a conversion to float64: streamed
+    net = _net()
+    h = net.fit(X, y, epochs=2, shuffle=True, seed=4, engine="numpy", chunk_bytes=320)
+    assert h.streamed
+    block = 320 // (4 * 8)                                   # 10 rows per block
+    twin = _net()
+    rng = np.random.default_rng(4)
+    for _ in range(2):
+        for b in rng.permutation(5):
+            p = b * block + rng.permutation(block)
+            twin.fit(X[p], y[p], epochs=1, engine="numpy")
+    assert np.array_equal(net.theta, twin.theta)
+
+
+def test_per_sample_in_order_is_still_the_original():
+    # the article's network through the full loop (callbacks and validation on) and streamed
+    X, y = vecnet.article_data()
+    np.random.seed(0)
+    ref = vecnet.ReferenceNetwork()
+    start = vecnet.from_reference(ref)
+    ref_losses = []
+    ref.train(X, y, epochs=200, learn_rate=0.1, log_every=None, epoch_losses=ref_losses)
+    expected = vecnet.from_reference(ref).theta
+    for kw in ({}, {"validation_data": (X, y), "callbacks": [lambda e, logs: None]},
+               {"chunk_bytes": 48}):
+        for engine in ("numpy", "numba"):
+            net = start.copy()
+            h = net.fit(X, y, epochs=200, lr=0.1, engine=engine, **kw)
+            assert_params_close(net, expected, 1e-12, f"{engine} {kw}")
+            np.testing.assert_allclose(h.loss, ref_losses, rtol=1e-11)
+
+
+# -- validation -----------------------------------------------------------------
+
+
+def _loss_by_hand(net, X, y):
+    """Mean of the mse per sample, computed with a plain loop."""
+    return float(np.mean([(yi - net.predict(xi[None])[0, 0]) ** 2 for xi, yi in zip(X, y)]))
+
+
+def test_validation_fraction_holds_out_the_last_rows():
+    X, y = _data(n=50)
+    net = _net()
+    h = net.fit(X, y, epochs=3, engine="numpy", validation_fraction=0.2)
+    twin = _net()
+    twin.fit(X[:40], y[:40], epochs=3, engine="numpy")
+    assert np.array_equal(net.theta, twin.theta)
+    assert len(h.val_loss) == 3 and h.metric == "r2"
+    assert h.val_loss[-1] == pytest.approx(_loss_by_hand(net, X[40:], y[40:]), rel=1e-12)
+
+
+def test_validation_data_is_evaluated_after_every_epoch():
+    X, y = _data(n=50)
+    Xv, yv = _data(n=30, seed=8)
+    thetas = []
+    net = _net(loss="bce")
+    h = net.fit(X, y, epochs=4, engine="numba", validation_data=(Xv.tolist(), yv),
+                callbacks=[lambda e, logs: thetas.append(net.theta.copy())])
+    for theta, val_loss, acc in zip(thetas, h.val_loss, h.val_metric):
+        twin = _net(loss="bce")
+        twin.theta[...] = theta
+        p = twin.predict(Xv)[:, 0]
+        bce = -np.mean(yv * np.log(p) + (1 - yv) * np.log(1 - p))
+        assert val_loss == pytest.approx(bce, rel=1e-10)
+        assert acc == np.mean((p > 0.5) == (yv > 0.5))
+    assert h.metric == "accuracy" and len(h.val_loss) == 4 and len(h.epoch_time) == 4
+
+
+def test_validation_options_are_checked():
+    X, y = _data()
+    with pytest.raises(ValueError, match="not both"):
+        _net().fit(X, y, validation_data=(X, y), validation_fraction=0.1)
+    with pytest.raises(ValueError, match=r"must be in \(0, 1\)"):
+        _net().fit(X, y, validation_fraction=1.5)
+    with pytest.raises(ValueError, match="each needs at least 1"):
+        _net().fit(X[:3], y[:3], validation_fraction=0.01)
+    with pytest.raises(ValueError, match="validation X has 2 features"):
+        _net().fit(X, y, validation_data=(X[:, :2], y))
+
+
+def test_metrics_match_their_definitions_block_by_block():
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(100, 2))
+    A = Y + rng.normal(scale=0.5, size=Y.shape)
+    r2 = R2()
+    for lo in range(0, 100, 7):
+        r2.update(Y[lo:lo + 7], A[lo:lo + 7])
+    by_hand = np.mean([1 - ((Y[:, j] - A[:, j]) ** 2).sum() / ((Y[:, j] - Y[:, j].mean()) ** 2).sum()
+                       for j in range(2)])
+    assert r2.result() == pytest.approx(by_hand, rel=1e-12)
+    onehot = np.eye(3)[[0, 1, 2, 1]]
+    acc = Accuracy(argmax=True)
+    acc.update(onehot, np.array([[.8, .1, .1], [.2, .7, .1], [.5, .3, .2], [.1, .6, .3]]))
+    assert acc.result() == 0.75
+
+
+# -- early stopping ------------------------------------------------------------------
+
+
+def test_early_stopping_restores_the_best_weights():
+    # validating on the flipped labels: the validation loss only grows, epoch 0 is best
+    X, y = _data()
+    net = _net()
+    seen = []
+    h = net.fit(X, y, epochs=50, engine="numba", validation_data=(X, 1 - y),
+                early_stopping=vecnet.EarlyStopping(patience=3),
+                callbacks=[lambda e, logs: seen.append(e)])
+    assert h.stopped == "early_stopping" and h.epochs == 4 and h.best_epoch == 0
+    assert seen == [0, 1, 2, 3]                 # callbacks see the stopping epoch too
+    assert all(b > a for a, b in zip(h.val_loss, h.val_loss[1:]))
+    twin = _net()
+    twin.fit(X, y, epochs=1, engine="numba")
+    assert h.restored and np.array_equal(net.theta, twin.theta)
+
+
+def test_early_stopping_without_restore_keeps_the_last_weights():
+    X, y = _data()
+    net = _net()
+    h = net.fit(X, y, epochs=50, engine="numpy", validation_data=(X, 1 - y),
+                early_stopping=vecnet.EarlyStopping(patience=2, restore_best=False))
+    twin = _net()
+    twin.fit(X, y, epochs=3, engine="numpy")
+    assert not h.restored and np.array_equal(net.theta, twin.theta)
+
+
+def test_min_delta_and_monitor_loss():
+    X, y = _data()
+    h = _net().fit(X, y, epochs=50, engine="numpy",
+                   early_stopping=vecnet.EarlyStopping(patience=5, min_delta=1e9, monitor="loss"))
+    assert h.epochs == 6 and h.best_epoch == 0                # nothing beats inf by 1e9
+    h = _net().fit(X, y, epochs=8, engine="numpy",
+                   early_stopping=vecnet.EarlyStopping(patience=5, monitor="loss"))
+    assert h.stopped is None and h.best_epoch == int(np.argmin(h.loss))
+
+
+def test_early_stopping_settings_are_checked():
+    with pytest.raises(ValueError, match="patience"):
+        vecnet.EarlyStopping(patience=0)
+    with pytest.raises(ValueError, match="monitor"):
+        vecnet.EarlyStopping(monitor="accuracy")
+    X, y = _data()
+    with pytest.raises(ValueError, match="needs validation_data"):
+        _net().fit(X, y, early_stopping=True)
+
+
+# -- callbacks, history, progress --------------------------------------------------
+
+
+def test_callbacks_see_every_epoch_and_can_stop():
+    X, y = _data()
+    seen = []
+    h = _net().fit(X, y, epochs=10, engine="numba", validation_fraction=0.25,
+                   callbacks=[lambda e, logs: seen.append((e, dict(logs))) or e == 5])
+    assert [e for e, _ in seen] == list(range(6)) and h.stopped == "callback"
+    assert set(seen[0][1]) == {"loss", "val_loss", "val_r2", "time"}
+    assert [logs["loss"] for _, logs in seen] == h.loss
+
+
+def test_without_per_epoch_work_the_engine_runs_all_epochs_in_one_call(monkeypatch):
+    calls = []
+    real = training.RUNNERS["numba"]
+    monkeypatch.setitem(training.RUNNERS, "numba",
+                        lambda *a: calls.append(a[4]) or real(*a))   # a[4]: epochs
+    X, y = _data()
+    h = _net().fit(X, y, epochs=30, engine="numba")
+    assert calls == [30] and h.epochs == 30
+    calls.clear()
+    _net().fit(X, y, epochs=30, engine="numba", validation_fraction=0.1)
+    assert calls == [1] * 30
+
+
+def test_verbose_prints_one_line_per_epoch_without_tqdm(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, y = _data()
+    _net().fit(X, y, epochs=3, engine="numpy", verbose=True, validation_fraction=0.2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all("val_loss" in line and "val_r2" in line for line in lines)
+
+
+def test_verbose_shows_a_tqdm_bar_when_installed(capsys):
+    pytest.importorskip("tqdm")
+    X, y = _data()
+    _net().fit(X, y, epochs=3, engine="numpy", verbose=True)
+    err = capsys.readouterr()
+    assert "3/3" in err.err and "epoch" in err.err and err.out == ""
+
+
+def test_quiet_by_default(capsys):
+    X, y = _data()
+    _net().fit(X, y, epochs=3, engine="numpy", validation_fraction=0.2)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")    # diverging overflows, by design
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_divergence_stops_with_a_warning_and_finite_weights(engine):
+    X, y = _data()
+    net = vecnet.Network([3, 5, 1], activation="relu", output_activation="identity", seed=1)
+    with pytest.warns(vecnet.DivergenceWarning, match="smaller learning rate"):
+        h = net.fit(X * 1e3, y * 1e3, epochs=20, lr=10.0, engine=engine)
+    assert h.stopped == "diverged" and np.isfinite(net.theta).all()

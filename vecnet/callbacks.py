@@ -1,0 +1,113 @@
+"""Per-epoch hooks of :func:`vecnet.fit`: early stopping and progress reporting.
+
+A user callback is any callable ``callback(epoch, logs)``; ``epoch`` counts
+from 0 and ``logs`` is a dict with ``loss``, ``time`` and, with validation
+data, ``val_loss`` and ``val_<metric>``. Returning ``True`` stops training.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+MONITORS = ("val_loss", "loss")
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop when the monitored loss has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience : int, default 10
+        Epochs without improvement to wait before stopping.
+    min_delta : float, default 0.0
+        An epoch improves only if its loss is below the best so far minus ``min_delta``.
+    restore_best : bool, default True
+        Put back the weights of the best epoch when training ends (stopped
+        early or not).
+    monitor : {"val_loss", "loss"}, default "val_loss"
+        ``"val_loss"`` needs ``validation_data`` or ``validation_fraction``.
+    """
+
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+    monitor: str = "val_loss"
+
+    def __post_init__(self):
+        if isinstance(self.patience, bool) or not isinstance(self.patience, (int, np.integer)) \
+                or self.patience < 1:
+            raise ValueError(f"patience must be an integer >= 1, got {self.patience!r}")
+        if not (np.isfinite(self.min_delta) and self.min_delta >= 0):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
+        if self.monitor not in MONITORS:
+            raise ValueError(f"unknown monitor {self.monitor!r}; valid ones are {list(MONITORS)}")
+
+
+class _Stopper:
+    """The running state of one :class:`EarlyStopping` during one fit."""
+
+    def __init__(self, settings, net):
+        self.settings = settings
+        self.net = net
+        self.best = np.inf
+        self.best_epoch = None
+        self.best_theta = None
+        self.wait = 0
+
+    def update(self, epoch, logs):
+        """Record epoch ``epoch``; True when training should stop."""
+        value = logs[self.settings.monitor]
+        if value < self.best - self.settings.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.settings.restore_best:
+                self.best_theta = self.net.theta.copy()
+            return False
+        self.wait += 1
+        return self.wait >= self.settings.patience
+
+    def restore(self):
+        """Put the best weights back if asked to; True if it did."""
+        if self.best_theta is None:
+            return False
+        self.net.theta[...] = self.best_theta
+        return True
+
+
+def _format(epoch, epochs, logs):
+    """One line: ``epoch 3/10  loss 0.123  val_loss 0.134  val_accuracy 0.96  12.3 ms``."""
+    parts = [f"epoch {epoch + 1}/{epochs}"]
+    parts += [f"{k} {v:.6g}" for k, v in logs.items() if k != "time"]
+    parts.append(f"{logs['time'] * 1e3:.3g} ms")
+    return "  ".join(parts)
+
+
+class Progress:
+    """Per-epoch report: a tqdm bar when tqdm is installed, else one printed line per epoch."""
+
+    def __init__(self, epochs, stream=None):
+        self.epochs = epochs
+        self.stream = sys.stdout if stream is None else stream
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=epochs, unit="epoch", file=sys.stderr if stream is None else stream)
+
+    def update(self, epoch, logs):
+        """Report epoch ``epoch`` (0-based)."""
+        if self.bar is None:
+            print(_format(epoch, self.epochs, logs), file=self.stream)
+        else:
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "time"},
+                                 refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        """Close the bar."""
+        if self.bar is not None:
+            self.bar.close()

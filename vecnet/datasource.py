@@ -1,0 +1,237 @@
+"""Training data as row blocks: in memory, memory-mapped, or read from a ``.npy`` file.
+
+:func:`vecnet.fit` never copies a whole data set. What it receives is wrapped
+in :class:`Rows`, which checks it block by block and then either hands the
+engines the arrays themselves (when they already have the network's dtype and
+C order: no copy at all) or, when a conversion would copy more than
+``chunk_bytes`` (64 MB by default), serves them as contiguous row blocks
+converted one at a time ("streaming").
+
+Three kinds of input are accepted:
+
+- anything :func:`numpy.asarray` reads (lists, integer arrays, Fortran order,
+  read-only arrays): converted once, like before, when small;
+- :class:`numpy.ndarray`, including :class:`numpy.memmap`: used as is, or
+  streamed when it needs a conversion larger than ``chunk_bytes``;
+- a *lazy* array: any object with ``shape``, ``dtype`` and row slicing that is
+  not an ndarray, such as :class:`NpyRows` (from :func:`open_npy`) or an h5py
+  dataset. It is always streamed. :class:`NpyRows` reads rows with plain file
+  reads and maps nothing, so it works for files larger than the address space
+  the process may use (``RLIMIT_AS``), where even a ``numpy.memmap`` fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import _as_float_array
+
+DEFAULT_CHUNK_BYTES = 64 * 2**20
+"""Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
+
+
+class NpyRows:
+    """The rows of a C-ordered ``.npy`` file, read on demand; nothing is mapped or cached.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy`` file written by :func:`numpy.save` (C order, numeric dtype).
+
+    Attributes
+    ----------
+    shape : tuple of int
+    dtype : numpy.dtype
+    ndim : int
+
+    Examples
+    --------
+    >>> X = vecnet.open_npy("features.npy")          # doctest: +SKIP
+    >>> X[1000:2000]                                  # doctest: +SKIP
+    """
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            self._offset = f.tell()
+        if fortran and len(shape) > 1:
+            raise ValueError(f"{path}: the array is stored in Fortran order; NpyRows reads "
+                             f"C-ordered files only (use numpy.load(path, mmap_mode='r') instead)")
+        if dtype.hasobject or dtype.kind not in "fiub":
+            raise TypeError(f"{path}: dtype {dtype} is not a real numeric type")
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.ndim = len(shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        """Rows ``key`` (a slice with step 1) as a new array, read from the file."""
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("NpyRows supports row slices with step 1 only, e.g. rows[10:20]")
+        start, stop, _ = key.indices(self.shape[0])
+        stop = max(stop, start)
+        row = int(np.prod(self.shape[1:], dtype=np.int64))
+        with open(self.path, "rb") as f:
+            f.seek(self._offset + start * row * self.dtype.itemsize)
+            out = np.fromfile(f, dtype=self.dtype, count=(stop - start) * row)
+        if out.size != (stop - start) * row:
+            raise ValueError(f"{self.path}: the file is truncated")
+        return out.reshape((stop - start,) + self.shape[1:])
+
+    def __repr__(self):
+        return f"NpyRows({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def open_npy(path):
+    """Open a ``.npy`` file for training without loading or mapping it; see :class:`NpyRows`."""
+    return NpyRows(path)
+
+
+def _is_lazy(a, chunk_bytes=0):
+    """True for a lazy array: ``shape``, ``dtype`` and slicing, but not an ndarray.
+
+    One that numpy can also read whole (``__array__``, like a pandas Series) is
+    read whole unless it is larger than ``chunk_bytes``.
+    """
+    if isinstance(a, np.ndarray) or not all(hasattr(a, k) for k in ("shape", "dtype", "__getitem__")):
+        return False
+    if not hasattr(a, "__array__"):
+        return True
+    try:
+        return int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize > chunk_bytes
+    except TypeError:
+        return False
+
+
+def _raw(a, name, dtype, chunk_bytes):
+    """``a`` kept as it is (ndarray, lazy array) when it is already numeric, else read into memory."""
+    if isinstance(a, np.ndarray) or _is_lazy(a, chunk_bytes):
+        kind = np.dtype(a.dtype).kind
+        if kind == "c":
+            raise ValueError(f"{name} is complex; vecnet needs real numbers")
+        if kind in "fiub":
+            return a
+        if _is_lazy(a, chunk_bytes):
+            raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
+    return _as_float_array(a, name, dtype)
+
+
+class Rows:
+    """Rows ``start:stop`` of ``X`` (n, n_in) and ``Y`` (n, n_out) or (n,), served in ``dtype``.
+
+    Build it with :func:`as_rows`, which checks shapes and finiteness.
+    """
+
+    def __init__(self, X, Y, dtype, start=0, stop=None):
+        self.X, self.Y, self.dtype = X, Y, np.dtype(dtype)
+        self.start = start
+        self.stop = X.shape[0] if stop is None else stop
+
+    def __len__(self):
+        return self.stop - self.start
+
+    @property
+    def row_bytes(self):
+        """Bytes of one converted row of ``X`` and ``Y`` together."""
+        n_out = 1 if len(self.Y.shape) == 1 else self.Y.shape[1]
+        return (self.X.shape[1] + n_out) * self.dtype.itemsize
+
+    def take(self, lo, hi):
+        """Rows ``lo:hi`` (relative to this view) of ``X`` and ``Y``, converted and C-contiguous."""
+        sl = slice(self.start + lo, self.start + hi)
+        X = np.ascontiguousarray(np.asarray(self.X[sl]), dtype=self.dtype)
+        Y = np.ascontiguousarray(np.asarray(self.Y[sl]), dtype=self.dtype)
+        return X, Y.reshape(len(X), -1)
+
+    def blocks(self, block_rows):
+        """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows."""
+        return [(lo, min(lo + block_rows, len(self))) for lo in range(0, len(self), block_rows)]
+
+    def split(self, n_last):
+        """The first ``len - n_last`` rows and the last ``n_last``, as two views."""
+        cut = self.stop - n_last
+        return (Rows(self.X, self.Y, self.dtype, self.start, cut),
+                Rows(self.X, self.Y, self.dtype, cut, self.stop))
+
+    def whole(self, chunk_bytes):
+        """``(X, Y)`` as whole arrays of ``dtype``, C-contiguous, or ``None`` if that needs a big copy.
+
+        No copy when the inputs already have the dtype and C order (a
+        ``numpy.memmap`` is then read in place); a copy of at most
+        ``chunk_bytes`` otherwise.
+        """
+        out = []
+        for a in (self.X, self.Y):
+            if _is_lazy(a):
+                return None
+            part = np.asarray(a)[self.start:self.stop]
+            fits = part.dtype == self.dtype and part.flags.c_contiguous
+            if not fits and part.size * self.dtype.itemsize > chunk_bytes:
+                return None
+            out.append(np.ascontiguousarray(part, dtype=self.dtype))
+        X, Y = out
+        return X, Y.reshape(len(X), -1)
+
+    def block_rows(self, chunk_bytes, multiple=1):
+        """Rows per block: as many as fit in ``chunk_bytes``, a multiple of ``multiple``, at least one."""
+        rows = max(1, chunk_bytes // self.row_bytes)
+        return max(multiple, rows // multiple * multiple)
+
+
+def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y")):
+    """Check ``X`` and ``y`` and wrap them in :class:`Rows`; reads them block by block once.
+
+    Parameters
+    ----------
+    X : array-like, numpy.memmap or lazy array, shape (n_samples, n_in)
+    y : array-like, numpy.memmap or lazy array, shape (n_samples,) or (n_samples, n_out)
+    n_in, n_out : int
+    dtype : numpy dtype
+    chunk_bytes : int
+        Rows read at once for the finiteness check.
+
+    Returns
+    -------
+    Rows
+    """
+    xn, yn = names
+    X = _raw(X, xn, dtype, chunk_bytes)
+    Y = _raw(y, yn, dtype, chunk_bytes)
+    if len(X.shape) != 2:
+        raise ValueError(f"{xn} must be 2-D (n_samples, n_features), got shape {X.shape}; "
+                         f"reshape a single sample with {xn}.reshape(1, -1) "
+                         f"or a single feature with {xn}.reshape(-1, 1)")
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError(f"{xn} has 0 samples; at least 1 is needed")
+    if X.shape[1] == 0:
+        raise ValueError(f"{xn} has 0 features; at least 1 is needed")
+    if X.shape[1] != n_in:
+        raise ValueError(f"{xn} has {X.shape[1]} features, but the network expects {n_in}")
+    if len(Y.shape) not in (1, 2):
+        raise ValueError(f"{yn} must be 1-D or 2-D, got shape {Y.shape}")
+    if Y.shape[0] != n:
+        raise ValueError(f"{xn} and {yn} have different numbers of samples: "
+                         f"{xn} has {n}, {yn} has shape {Y.shape}")
+    k = 1 if len(Y.shape) == 1 else Y.shape[1]
+    if k != n_out:
+        raise ValueError(f"{yn} has shape {Y.shape}, but the network has {n_out} outputs "
+                         f"(expected shape ({n}, {n_out}))")
+    rows = Rows(X, Y, dtype)
+    for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
+        for a, name in zip((X, Y), names):
+            block = np.asarray(a[lo:hi])
+            if block.dtype.kind == "f" and not np.isfinite(block).all():
+                raise ValueError(f"{name} contains NaN or inf")
+            if block.dtype.kind == "f" and np.dtype(dtype).itemsize < block.dtype.itemsize:
+                with np.errstate(over="ignore"):
+                    if not np.isfinite(block.astype(dtype)).all():
+                        raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
+    return rows

@@ -1,0 +1,105 @@
+"""Evaluation: the loss and a metric of a network on data, block by block.
+
+The metric follows the loss: ``accuracy`` for ``bce`` (each output thresholded
+at 0.5 against targets thresholded at 0.5) and ``cce`` (arg-max of the outputs
+against arg-max of the targets); ``r2``, the coefficient of determination
+averaged over the outputs as scikit-learn's ``r2_score`` does, for ``mse``.
+Each metric is a small accumulator, so a data set is evaluated in row blocks
+without holding it whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import get_loss
+
+
+class Accuracy:
+    """Fraction of correct predictions; binary per output, or arg-max for one-hot targets."""
+
+    name = "accuracy"
+
+    def __init__(self, argmax):
+        self.argmax = argmax
+        self.correct = 0
+        self.count = 0
+
+    def update(self, Y, A):
+        """Add a block of targets ``Y`` and outputs ``A``, both (n_samples, n_outputs)."""
+        if self.argmax:
+            self.correct += int((A.argmax(axis=1) == Y.argmax(axis=1)).sum())
+            self.count += Y.shape[0]
+        else:
+            self.correct += int(((A > 0.5) == (Y > 0.5)).sum())
+            self.count += Y.size
+
+    def result(self):
+        """The accuracy in [0, 1]."""
+        return self.correct / self.count
+
+
+class R2:
+    """``1 - SS_res / SS_tot`` per output, averaged; merged across blocks with Chan's formulas."""
+
+    name = "r2"
+
+    def __init__(self):
+        self.n = 0
+        self.mean = self.m2 = self.ss_res = 0.0
+
+    def update(self, Y, A):
+        """Add a block of targets ``Y`` and outputs ``A``, both (n_samples, n_outputs)."""
+        Y = Y.astype(np.float64)
+        nb = Y.shape[0]
+        mean_b = Y.mean(axis=0)
+        m2_b = ((Y - mean_b) ** 2).sum(axis=0)
+        total = self.n + nb
+        delta = mean_b - self.mean
+        self.m2 = self.m2 + m2_b + delta**2 * self.n * nb / total
+        self.mean = self.mean + delta * nb / total
+        self.n = total
+        self.ss_res = self.ss_res + ((Y - A) ** 2).sum(axis=0)
+
+    def result(self):
+        """The averaged R^2; an output with constant targets scores 1 if fitted exactly, else 0."""
+        ss_tot = np.atleast_1d(self.m2)
+        ss_res = np.atleast_1d(self.ss_res)
+        safe = np.where(ss_tot > 0, ss_tot, 1.0)
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+
+def metric_for(loss):
+    """A fresh accumulator of the metric that goes with ``loss``."""
+    if loss == "cce":
+        return Accuracy(argmax=True)
+    if loss == "bce":
+        return Accuracy(argmax=False)
+    return R2()
+
+
+def metric_name(loss):
+    """Name of the metric reported with ``loss``: ``"accuracy"`` or ``"r2"``."""
+    return metric_for(loss).name
+
+
+def evaluate(net, rows, block_rows):
+    """Loss and metric of ``net`` on :class:`vecnet.datasource.Rows` ``rows``.
+
+    Returns
+    -------
+    loss : float
+        The mean per-sample loss (without any L2 penalty), as in training.
+    metric : float
+        See :func:`metric_for`.
+    """
+    loss = get_loss(net.loss)
+    metric = metric_for(net.loss)
+    total = 0.0
+    for lo, hi in rows.blocks(block_rows):
+        X, Y = rows.take(lo, hi)
+        acts, Z = net.forward(X, keep=True)
+        total += loss.value(Y, acts[-1], Z) * len(X)
+        metric.update(Y, acts[-1])
+    return total / len(rows), metric.result()
