@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import check_positive_int, check_X, check_y
+from ._validation import check_fit_data, check_fit_params
 from .engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
 from .optimizers import make_optimizer
 
@@ -99,16 +99,12 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid ones are {list(ENGINES)}")
-    epochs = check_positive_int(epochs, "epochs")
+    epochs, batch_size = check_fit_params(epochs, batch_size, engine, ENGINES, shuffle, seed, verbose)
     optimizer = make_optimizer(optimizer, lr)
-    X = np.ascontiguousarray(check_X(X, net.sizes[0], net.dtype))
-    Y = np.ascontiguousarray(check_y(y, X.shape[0], net.sizes[-1], net.dtype))
+    X, Y = check_fit_data(net, X, y)
     n = X.shape[0]
     if batch_size is None:
         batch_size = n
-    batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > n:
         warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
                       UserWarning, stacklevel=3)
@@ -134,7 +130,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     while done < epochs:
         count = min(chunk, epochs - done)
         t0 = time.perf_counter()
-        losses = run(net, X, Y, _orders(n, count, rng), count, batch_size, optimizer, state)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+            # overflow is caught by the engines' finiteness checks (DivergenceWarning)
+            losses = run(net, X, Y, _orders(n, count, rng), count, batch_size, optimizer, state)
         elapsed = time.perf_counter() - t0
         history.loss.extend(losses)
         history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
