@@ -556,3 +556,12 @@ def test_predictions_for_a_batch_equal_predictions_row_by_row(dtype):
     # BLAS may use another kernel for one row than for many: outputs in [0, 1] agree
     # to a few units in the last place.
     np.testing.assert_allclose(net.predict(X), rows, rtol=0, atol=8 * np.finfo(dtype).eps)
+
+
+def test_values_beyond_float32_are_refused_by_a_float32_network():
+    X = np.array([[1e39, 0.0]])  # finite in float64, inf in float32
+    net = Network([2, 1], seed=0, dtype=np.float32)
+    with pytest.raises(ValueError, match="beyond the range of float32, the network's dtype"):
+        net.predict(X)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        net.fit(X, [0.0], epochs=1)

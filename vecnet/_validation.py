@@ -31,6 +31,14 @@ def _as_float_array(a, name, dtype):
         arr = arr.astype(np.float64)
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
+        with np.errstate(over="ignore", under="ignore"):  # tiny values may round to 0: fine
+            out = arr.astype(dtype)
+        if not np.isfinite(out).all() and np.isfinite(arr).all():
+            raise ValueError(f"{name} has values as large as {float(np.abs(arr).max()):.3g}, beyond "
+                             f"the range of {np.dtype(dtype).name}, the network's dtype: scale "
+                             f"{name} or use a float64 network")
+        return out
     return arr.astype(dtype, copy=False)
 
 
