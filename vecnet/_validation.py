@@ -63,9 +63,9 @@ def _blocks(arr):
 def _check_finite(arr, name):
     """``ValueError`` naming NaN or inf, how many, and where the first one is."""
     for start, block in _blocks(arr):
-        finite = np.isfinite(block)
-        if finite.all():
+        if np.isfinite(block.min()) and np.isfinite(block.max()):  # NaN propagates; no temporary
             continue
+        finite = np.isfinite(block)
         bad = np.argwhere(~finite)[0]
         where = ", ".join(str(int(i)) for i in (bad[0] + start, *bad[1:]))
         n_nan = int(np.isnan(arr).sum())
@@ -84,7 +84,7 @@ def check_magnitude(arr, name):
     """
     limit = np.sqrt(np.finfo(arr.dtype).max)
     for _, block in _blocks(arr):
-        largest = float(np.max(np.abs(block))) if block.size else 0.0
+        largest = max(float(block.max()), -float(block.min())) if block.size else 0.0
         if largest > limit:
             raise ValueError(f"{name} has values as large as {largest:.3g}; training in "
                              f"{arr.dtype} needs |{name}| <= {limit:.3g} (the updates scale with "
