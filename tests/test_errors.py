@@ -565,3 +565,16 @@ def test_values_beyond_float32_are_refused_by_a_float32_network():
         net.predict(X)
     with pytest.raises(ValueError, match="beyond the range of float32"):
         net.fit(X, [0.0], epochs=1)
+
+
+def test_a_nan_far_into_a_memmap_is_found_block_by_block(monkeypatch, tmp_path):
+    import vecnet._validation as validation
+
+    monkeypatch.setattr(validation, "FINITE_CHECK_ELEMENTS", 30)  # 10 rows of 3 per block
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64, shape=(95, 3))
+    X[:] = 1.0
+    X[87, 2] = np.inf
+    X.flush()
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"X contains 1 inf value \(the first at \[87, 2\]\)"):
+        _net().predict(X)
