@@ -321,17 +321,20 @@ def test_set_params_refuses_nan_weights_and_keeps_the_old_ones():
 
 
 # -- 10. dtypes, memory layouts, read-only arrays and memmaps, in every engine ----------------
-def _variants(X, tmp_path):
-    """``name -> array`` holding the same numbers as ``X`` in another dtype or layout."""
+def _variants(X, path):
+    """``name -> array`` holding the same numbers as ``X`` in another dtype or layout.
+
+    ``path`` is a new ``.npy`` file for the read-only memmap.
+    """
     ro = X.copy()
     ro.flags.writeable = False
     wide = np.zeros((X.shape[0] * 2, X.shape[1] * 3))
     wide[::2, ::3] = X
-    np.save(tmp_path / "X.npy", X)
+    np.save(path, X)
     return {
         "float32": X.astype(np.float32), "int32": X.astype(np.int32), "int64": X.astype(np.int64),
         "fortran": np.asfortranarray(X), "strided slice": wide[::2, ::3], "read-only": ro,
-        "read-only memmap": np.load(tmp_path / "X.npy", mmap_mode="r"), "list": X.tolist(),
+        "read-only memmap": np.load(path, mmap_mode="r"), "list": X.tolist(),
     }
 
 
@@ -346,10 +349,10 @@ def test_every_dtype_and_layout_trains_like_float64_c_order(engine, dtype, tmp_p
         pytest.skip("the reference computes in Python floats whatever the network's dtype")
     X, y = vecnet.article_data()
     X = X * 1.25  # not all integers, so float32 and int casts really change values
-    for name, Xv in _variants(X, tmp_path).items():
-        for yname, yv in _variants(y.reshape(-1, 1), tmp_path / ".." / tmp_path.name).items():
-            if yname not in ("int32", "read-only memmap", "strided slice"):
-                continue
+    y_variants = _variants(y.reshape(-1, 1), tmp_path / "y.npy")
+    for name, Xv in _variants(X, tmp_path / "X.npy").items():
+        for yname in ("int32", "read-only memmap", "strided slice"):
+            yv = y_variants[yname]
             a = Network([2, 2, 1], seed=0, dtype=dtype)
             b = a.copy()
             a.fit(Xv, yv, epochs=3, batch_size=1, engine=engine)
@@ -358,11 +361,20 @@ def test_every_dtype_and_layout_trains_like_float64_c_order(engine, dtype, tmp_p
             assert a.theta.dtype == dtype
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_boolean_targets_train_like_zeros_and_ones(engine):
+    X, y = vecnet.article_data()
+    a, b = Network([2, 2, 1], seed=0), Network([2, 2, 1], seed=0)
+    a.fit(X, y > 0.5, epochs=3, engine=engine)
+    b.fit(X, np.where(y > 0.5, 1.0, 0.0), epochs=3, engine=engine)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_every_dtype_and_layout_predicts_like_float64_c_order(dtype, tmp_path):
     X, _ = vecnet.article_data()
     net = Network([2, 3, 1], seed=0, dtype=dtype)
-    for name, Xv in _variants(X * 1.25, tmp_path).items():
+    for name, Xv in _variants(X * 1.25, tmp_path / "X.npy").items():
         out = net.predict(Xv)
         np.testing.assert_array_equal(out, net.predict(_as_exact_float64(Xv)), err_msg=name)
         assert out.dtype == dtype
