@@ -228,6 +228,7 @@ def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
     check_bool(shuffle, "shuffle")
-    check_bool(verbose, "verbose")
+    if not isinstance(verbose, (bool, np.bool_)):
+        check_positive_int(verbose, "verbose", minimum=0)
     check_seed(seed)
     return epochs, batch_size
