@@ -80,10 +80,9 @@ def test_kernel_with_more_epochs_than_orders(shuffle):
     np.testing.assert_allclose(b.theta, a.theta, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug, vecnet/_kernels.py:_activate: in pure Python (NUMBA_DISABLE_JIT=1) math.exp(-z) "
-    "raises OverflowError for a sigmoid logit z < -709.78; compiled, it gives inf and 1/(1+inf) = 0"))
 def test_python_twin_of_the_kernel_handles_logits_of_minus_1000():
+    # Pure Python's math.exp(1000) raises OverflowError where compiled code gives inf
+    # (and the sigmoid 0): the kernel must give 0 in both.
     code = textwrap.dedent("""
         import numpy as np
         from vecnet import Network
