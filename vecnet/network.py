@@ -241,12 +241,19 @@ class Network:
         return self.forward(X)
 
     def loss_value(self, X, Y):
-        """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out)."""
+        """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out).
+
+        Like :meth:`gradients`, this trusts its inputs: finite arrays of the
+        network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
+        """
         acts, Z = self._forward(X, keep=True)
         return get_loss(self.loss).value(Y, acts[-1], Z)
 
     def gradients(self, X, Y, out=None):
         """Loss and gradient of the batch loss, by matrix products.
+
+        The engines call this once per batch, so it trusts its inputs: finite
+        arrays of the network's dtype, as :func:`vecnet.fit` passes them.
 
         Parameters
         ----------
