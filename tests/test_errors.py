@@ -229,7 +229,7 @@ def test_bad_fit_options_fail_before_any_work(kwargs):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(lr=0), r"lr must be a finite number in \(0, inf\], got 0"),
+    (dict(lr=0), r"lr must be a finite number in \(0, inf\), got 0"),
     (dict(epochs=True), "epochs must be an integer >= 1, got True"),
     (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
     (dict(engine="fast"), r"unknown engine 'fast'; valid ones are \['auto', 'numpy'"),

@@ -167,7 +167,7 @@ def check_real(value, name, low=None, high=None, low_open=False, high_open=False
     ``low`` / ``high`` are bounds (``None``: unbounded); ``*_open`` excludes them.
     """
     lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    hi = ")" if high_open or high is None else "]"
     interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
