@@ -36,6 +36,8 @@ IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
 MSE, BCE, CCE = 0, 1, 2
 SGD, ADAM = 0, 1
 CONSTANT, INVSCALING = 0, 1
+EXP_MAX = 709.782712893384
+"""``log`` of the largest float64: ``math.exp`` overflows above it (and raises, in pure Python)."""
 
 
 @njit(**JIT_OPTIONS)
@@ -43,9 +45,10 @@ def _activate(code, A, s, n):
     """``A[s, :n] = f(A[s, :n])`` in place, for activation ``code``."""
     if code == SIGMOID:
         for j in range(n):
-            # below -700, exp(-z) nears float64 overflow (709.78); sigmoid(z) < 1e-304 there
-            # (written so that a NaN still propagates)
-            A[s, j] = 0.0 if A[s, j] < -700.0 else 1.0 / (1.0 + math.exp(-A[s, j]))
+            z = A[s, j]
+            # exactly 0 where exp(-z) overflows, as compiled code gives, without
+            # the OverflowError that pure Python (NUMBA_DISABLE_JIT=1) raises
+            A[s, j] = 0.0 if -z > EXP_MAX else 1.0 / (1.0 + math.exp(-z))
     elif code == TANH:
         for j in range(n):
             A[s, j] = math.tanh(A[s, j])

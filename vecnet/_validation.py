@@ -1,8 +1,19 @@
-"""Checks at the public boundary: turn what users pass into what the engines trust."""
+"""Checks at the public boundary: turn what users pass into what the engines trust.
+
+Every check raises before any work is done, with a message that names the
+argument, what it got and what it needs. Data problems are ``ValueError``
+(shape, NaN/inf, size, complex numbers) or ``TypeError`` (sparse matrices,
+non-numeric values); bad hyperparameters are always ``ValueError``.
+"""
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+FINITE_CHECK_ELEMENTS = 1 << 22
+"""Elements checked per block, so that checking a large memmap needs no full-size temporary."""
 
 
 def _as_float_array(a, name, dtype):
@@ -15,30 +26,85 @@ def _as_float_array(a, name, dtype):
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
     if np.iscomplexobj(arr):
         raise ValueError(f"{name} is complex; vecnet needs real numbers")
-    if arr.dtype.kind not in "fiub":
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}") from None
+    if arr.dtype.kind == "O":
+        _check_object_numbers(arr, name)
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
+        with np.errstate(over="ignore", under="ignore"):  # tiny values may round to 0: fine
+            out = arr.astype(dtype)
+        if not np.isfinite(out).all() and np.isfinite(arr).all():
+            raise ValueError(f"{name} has values as large as {float(np.abs(arr).max()):.3g}, beyond "
+                             f"the range of {np.dtype(dtype).name}, the network's dtype: scale "
+                             f"{name} or use a float64 network")
+        return out
     return arr.astype(dtype, copy=False)
 
 
-def _check_finite(arr, name):
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or inf")
+def _check_object_numbers(arr, name):
+    """Refuse an object array holding anything but real numbers."""
+    for value in arr.flat:
+        if isinstance(value, (numbers.Real, np.bool_)):
+            continue
+        if isinstance(value, numbers.Complex):
+            raise ValueError(f"{name} is complex; vecnet needs real numbers")
+        raise TypeError(f"{name} must be numeric, but it holds {value!r} "
+                        f"of type {type(value).__name__}")
+
+
+def _blocks(arr):
+    """Row blocks of ``arr`` of about :data:`FINITE_CHECK_ELEMENTS` elements each."""
+    rows = max(1, FINITE_CHECK_ELEMENTS // max(1, arr.size // max(1, arr.shape[0])))
+    for start in range(0, arr.shape[0], rows):
+        yield start, arr[start:start + rows]
+
+
+def _check_finite(arr, name, offset=0):
+    """``ValueError`` naming NaN or inf, how many, and where the first one is (rows from ``offset``)."""
+    for start, block in _blocks(arr):
+        if np.isfinite(block.min()) and np.isfinite(block.max()):  # NaN propagates; no temporary
+            continue
+        finite = np.isfinite(block)
+        bad = np.argwhere(~finite)[0]
+        where = ", ".join(str(int(i)) for i in (bad[0] + start + offset, *bad[1:]))
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        kinds = " and ".join(f"{k} {w}" for k, w in ((n_nan, "NaN"), (n_inf, "inf")) if k)
+        raise ValueError(f"{name} contains {kinds} value{'s' if n_nan + n_inf > 1 else ''} "
+                         f"(the first at [{where}]); vecnet needs finite numbers: "
+                         f"drop or impute them first")
+
+
+def check_magnitude(arr, name, dtype=None):
+    """``ValueError`` when ``arr`` has values beyond ``sqrt(finfo(dtype).max)`` (default: its dtype).
+
+    Training multiplies inputs by weights whose updates scale with the inputs,
+    so values this large overflow to inf within one step.
+    """
+    dtype = np.dtype(arr.dtype if dtype is None else dtype)
+    limit = np.sqrt(np.finfo(dtype).max)
+    for _, block in _blocks(arr):
+        largest = max(float(block.max()), -float(block.min())) if block.size else 0.0
+        if largest > limit:
+            raise ValueError(f"{name} has values as large as {largest:.3g}; training in "
+                             f"{dtype} needs |{name}| <= {limit:.3g} (the updates scale with "
+                             f"{name} squared and would overflow): scale {name} first")
 
 
 def check_X(X, n_features, dtype, name="X"):
     """``X`` as a 2-D float array (n_samples, n_features) of ``dtype``, finite and non-empty."""
     arr = _as_float_array(X, name, dtype)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
-                         f"reshape a single sample with {name}.reshape(1, -1) "
+    if arr.ndim == 1:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got a 1-D array of shape "
+                         f"{arr.shape}; reshape a single sample with {name}.reshape(1, -1) "
                          f"or a single feature with {name}.reshape(-1, 1)")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} has 0 samples; at least 1 is needed")
+        raise ValueError(f"{name} has 0 samples (shape {arr.shape}); at least 1 is needed")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features; at least 1 is needed")
+        raise ValueError(f"{name} has 0 features (shape {arr.shape}); at least 1 is needed")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the network expects {n_features}")
     _check_finite(arr, name)
@@ -48,22 +114,97 @@ def check_X(X, n_features, dtype, name="X"):
 def check_y(y, n_samples, n_outputs, dtype, name="y"):
     """``y`` as a 2-D float array (n_samples, n_outputs) of ``dtype``; 1-D means one output."""
     arr = _as_float_array(y, name, dtype)
+    shape = arr.shape
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {shape}")
     if arr.shape[0] != n_samples:
         raise ValueError(f"X and {name} have different numbers of samples: "
-                         f"X has {n_samples}, {name} has shape {arr.shape}")
+                         f"X has {n_samples}, {name} has shape {shape}")
     if arr.shape[1] != n_outputs:
-        raise ValueError(f"{name} has shape {arr.shape}, but the network has {n_outputs} outputs "
+        raise ValueError(f"{name} has shape {shape}, but the network has {n_outputs} outputs "
                          f"(expected shape ({n_samples}, {n_outputs}))")
     _check_finite(arr, name)
     return arr
 
 
+# -- hyperparameters ------------------------------------------------------------
 def check_positive_int(value, name, minimum=1):
     """``value`` as an int >= ``minimum``, or ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_real(value, name, low=None, high=None, low_open=False, high_open=False):
+    """``value`` as a finite float in the interval given, or ``ValueError``.
+
+    ``low`` / ``high`` are bounds (``None``: unbounded); ``*_open`` excludes them.
+    """
+    lo = "(" if low_open else "["
+    hi = ")" if high_open or high is None else "]"
+    interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
+    value = float(value)
+    ok = np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return value
+
+
+def check_bool(value, name):
+    """``value`` as a bool; ``ValueError`` for anything but ``True``/``False``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_choice(value, name, choices):
+    """``value`` when it is one of the strings ``choices``, else ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; valid ones are {list(choices)}")
+    return value
+
+
+def check_seed(seed, name="seed"):
+    """``seed`` when ``numpy.random.default_rng`` takes it: None, an int >= 0 or a Generator."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence,
+                                         np.random.BitGenerator)):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
+                         f"got {seed!r}")
+    return int(seed)
+
+
+def check_sizes(sizes):
+    """Layer sizes as a list of at least two ints >= 1, or ``ValueError``."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"sizes must be a sequence of layer sizes such as [2, 2, 1], got {sizes!r}")
+    sizes = list(sizes)
+    bad = [s for s in sizes if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer))]
+    if bad:
+        raise ValueError(f"sizes must hold integers, got {bad[0]!r} in {sizes!r}")
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes needs at least two layers of at least 1 unit each, got {sizes}")
+    return sizes
+
+
+def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose):
+    """Validate :func:`vecnet.fit`'s scalar options; return ``epochs`` and ``batch_size`` as ints (or None)."""
+    check_choice(engine, "engine", engines)
+    epochs = check_positive_int(epochs, "epochs")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    check_bool(shuffle, "shuffle")
+    if not isinstance(verbose, (bool, np.bool_)):
+        check_positive_int(verbose, "verbose", minimum=0)
+    check_seed(seed)
+    return epochs, batch_size

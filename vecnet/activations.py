@@ -25,7 +25,7 @@ def identity(z):
 
 def sigmoid(z):
     """``1 / (1 + exp(-z))``, the original's formula; ``exp`` overflowing to inf gives exactly 0."""
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         return 1 / (1 + np.exp(-z))
 
 
@@ -40,9 +40,12 @@ def relu(z):
 
 
 def softmax(z):
-    """``exp(z - max(z)) / sum(exp(z - max(z)))`` along each row."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    e /= e.sum(axis=1, keepdims=True)
+    """``exp(z - max(z)) / sum(exp(z - max(z)))`` along each row.
+
+    ``z - max(z)`` is <= 0, so ``exp`` can only underflow (to 0, harmlessly)."""
+    with np.errstate(over="ignore", under="ignore"):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        e /= e.sum(axis=1, keepdims=True)
     return e
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import _as_float_array
+from ._validation import _as_float_array, _check_finite, check_magnitude
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -112,6 +112,8 @@ def _is_lazy(a, chunk_bytes=0):
 
 def _raw(a, name, dtype, chunk_bytes):
     """``a`` kept as it is (ndarray, lazy array) when it is already numeric, else read into memory."""
+    if hasattr(a, "tocsr") or hasattr(a, "todense"):
+        raise TypeError(f"sparse input is not supported for {name}; convert it with {name}.toarray()")
     if isinstance(a, np.ndarray) or _is_lazy(a, chunk_bytes):
         kind = np.dtype(a.dtype).kind
         if kind == "c":
@@ -146,8 +148,9 @@ class Rows:
     def take(self, lo, hi):
         """Rows ``lo:hi`` (relative to this view) of ``X`` and ``Y``, converted and C-contiguous."""
         sl = slice(self.start + lo, self.start + hi)
-        X = np.ascontiguousarray(np.asarray(self.X[sl]), dtype=self.dtype)
-        Y = np.ascontiguousarray(np.asarray(self.Y[sl]), dtype=self.dtype)
+        with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
+            X = np.ascontiguousarray(np.asarray(self.X[sl]), dtype=self.dtype)
+            Y = np.ascontiguousarray(np.asarray(self.Y[sl]), dtype=self.dtype)
         return X, Y.reshape(len(X), -1)
 
     def blocks(self, block_rows):
@@ -175,7 +178,8 @@ class Rows:
             fits = part.dtype == self.dtype and part.flags.c_contiguous
             if not fits and part.size * self.dtype.itemsize > chunk_bytes:
                 return None
-            out.append(np.ascontiguousarray(part, dtype=self.dtype))
+            with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
+                out.append(np.ascontiguousarray(part, dtype=self.dtype))
         X, Y = out
         return X, Y.reshape(len(X), -1)
 
@@ -185,7 +189,8 @@ class Rows:
         return max(multiple, rows // multiple * multiple)
 
 
-def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y")):
+def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y"),
+            target_loss=None):
     """Check ``X`` and ``y`` and wrap them in :class:`Rows`; reads them block by block once.
 
     Parameters
@@ -195,7 +200,9 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     n_in, n_out : int
     dtype : numpy dtype
     chunk_bytes : int
-        Rows read at once for the finiteness check.
+        Rows read at once for the checks.
+    target_loss : str, optional
+        The name of a loss that needs ``y`` in [0, 1] (the cross-entropy losses).
 
     Returns
     -------
@@ -204,34 +211,47 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     xn, yn = names
     X = _raw(X, xn, dtype, chunk_bytes)
     Y = _raw(y, yn, dtype, chunk_bytes)
-    if len(X.shape) != 2:
-        raise ValueError(f"{xn} must be 2-D (n_samples, n_features), got shape {X.shape}; "
-                         f"reshape a single sample with {xn}.reshape(1, -1) "
+    if len(X.shape) == 1:
+        raise ValueError(f"{xn} must be 2-D (n_samples, n_features), got a 1-D array of shape "
+                         f"{X.shape}; reshape a single sample with {xn}.reshape(1, -1) "
                          f"or a single feature with {xn}.reshape(-1, 1)")
+    if len(X.shape) != 2:
+        raise ValueError(f"{xn} must be 2-D (n_samples, n_features), got shape {X.shape}")
     n = X.shape[0]
     if n == 0:
-        raise ValueError(f"{xn} has 0 samples; at least 1 is needed")
+        raise ValueError(f"{xn} has 0 samples (shape {X.shape}); at least 1 is needed")
     if X.shape[1] == 0:
-        raise ValueError(f"{xn} has 0 features; at least 1 is needed")
+        raise ValueError(f"{xn} has 0 features (shape {X.shape}); at least 1 is needed")
     if X.shape[1] != n_in:
         raise ValueError(f"{xn} has {X.shape[1]} features, but the network expects {n_in}")
     if len(Y.shape) not in (1, 2):
         raise ValueError(f"{yn} must be 1-D or 2-D, got shape {Y.shape}")
     if Y.shape[0] != n:
         raise ValueError(f"{xn} and {yn} have different numbers of samples: "
-                         f"{xn} has {n}, {yn} has shape {Y.shape}")
+                         f"{xn} has shape {X.shape}, {yn} has shape {Y.shape}")
     k = 1 if len(Y.shape) == 1 else Y.shape[1]
     if k != n_out:
         raise ValueError(f"{yn} has shape {Y.shape}, but the network has {n_out} outputs "
                          f"(expected shape ({n}, {n_out}))")
     rows = Rows(X, Y, dtype)
+    low, high = np.inf, -np.inf
     for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
         for a, name in zip((X, Y), names):
             block = np.asarray(a[lo:hi])
-            if block.dtype.kind == "f" and not np.isfinite(block).all():
-                raise ValueError(f"{name} contains NaN or inf")
-            if block.dtype.kind == "f" and np.dtype(dtype).itemsize < block.dtype.itemsize:
-                with np.errstate(over="ignore"):
-                    if not np.isfinite(block.astype(dtype)).all():
-                        raise ValueError(f"{name} has values too large for {np.dtype(dtype).name}")
+            if block.dtype.kind == "f":
+                _check_finite(block, name, offset=lo)
+                if np.dtype(dtype).itemsize < block.dtype.itemsize:
+                    with np.errstate(over="ignore", under="ignore"):
+                        if not np.isfinite(block.astype(dtype)).all():
+                            raise ValueError(f"{name} has values as large as "
+                                             f"{float(np.abs(block).max()):.3g}, beyond the range "
+                                             f"of {np.dtype(dtype).name}, the network's dtype: "
+                                             f"scale {name} or use a float64 network")
+            check_magnitude(block, name, dtype)
+        if target_loss:
+            yb = np.asarray(Y[lo:hi])
+            low, high = min(low, float(yb.min())), max(high, float(yb.max()))
+    if target_loss and (low < 0 or high > 1):
+        raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
+                         f"but {yn} has values in [{low:g}, {high:g}]")
     return rows

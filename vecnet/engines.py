@@ -104,13 +104,19 @@ def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
 
     ref = to_reference(net)
     n = X.shape[0]
-    if batch_size == 1:
-        losses = []
-        ref.train(X, Y[:, 0], epochs=epochs, learn_rate=optimizer.lr, log_every=None,
-                  epoch_losses=losses)
-    else:
-        losses = ref.train_full_batch(X, Y[:, 0], epochs=epochs, learn_rate=optimizer.lr)
-    state.steps[0] += epochs * (n if batch_size == 1 else 1)
+    losses = []
+    for _ in range(epochs):  # one epoch at a time, to stop like the other engines
+        saved = ref.params()
+        if batch_size == 1:
+            ref.train(X, Y[:, 0], epochs=1, learn_rate=optimizer.lr, log_every=None,
+                      epoch_losses=losses)
+        else:
+            losses.extend(ref.train_full_batch(X, Y[:, 0], epochs=1, learn_rate=optimizer.lr))
+        if not np.isfinite([losses[-1], *ref.params().values()]).all():
+            ref = type(ref)(saved)
+            losses.pop()
+            break
+        state.steps[0] += n if batch_size == 1 else 1
     net.theta[...] = from_reference(ref).theta
     return losses
 

@@ -28,8 +28,9 @@ from .activations import ACTIVATIONS
 
 
 def mse_value(Y, A, Z):
-    """``mean((Y - A)**2)``."""
-    return float(np.mean((Y - A) ** 2))
+    """``mean((Y - A)**2)``; inf when the squares overflow (training then stops as diverged)."""
+    with np.errstate(over="ignore"):
+        return float(np.mean((Y - A) ** 2))
 
 
 def mse_delta(Y, A, Z, activation):
@@ -42,7 +43,8 @@ def mse_delta(Y, A, Z, activation):
 
 def bce_value(Y, A, Z):
     """``mean(max(z, 0) - z*y + log1p(exp(-|z|)))``: cross-entropy of ``sigmoid(z)``."""
-    return float(np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
+    with np.errstate(under="ignore"):  # exp(-|z|) underflows to 0 for |z| > 745: harmless
+        return float(np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
 
 
 def bce_delta(Y, A, Z, activation):
@@ -55,7 +57,8 @@ def bce_delta(Y, A, Z, activation):
 def cce_value(Y, A, Z):
     """``mean(logsumexp(z) - sum(y * z))``: cross-entropy of ``softmax(z)``."""
     zmax = Z.max(axis=1, keepdims=True)
-    lse = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
+    with np.errstate(over="ignore", under="ignore"):  # Z - zmax <= 0: exp only underflows
+        lse = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
     return float(np.mean(lse - (Y * Z).sum(axis=1)))
 
 

@@ -13,8 +13,11 @@ Conventions, stated once:
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from ._validation import check_choice, check_seed, check_sizes, check_X
 from .activations import ACTIVATIONS, get_activation
 from .losses import check_pairing, get_loss
 
@@ -53,20 +56,24 @@ class Network:
 
     def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="mse",
                  init="normal", seed=None, dtype=np.float64):
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"sizes needs at least two layers of at least 1 unit each, got {sizes}")
+        sizes = check_sizes(sizes)
         output_activation = activation if output_activation is None else output_activation
         if get_activation(activation).output_only:
             raise ValueError(f"activation {activation!r} can only be the output activation")
         get_activation(output_activation)
         get_loss(loss)
         check_pairing(loss, output_activation)
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; valid ones are {list(INITS)}")
-        dtype = np.dtype(dtype)
+        if output_activation == "softmax" and sizes[-1] < 2:
+            raise ValueError(f"a softmax output needs at least 2 units (one is always 1.0), "
+                             f"got sizes {sizes}")
+        check_choice(init, "init", INITS)
+        check_seed(seed)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            dtype = None
         if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
         self.sizes = sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -109,7 +116,8 @@ class Network:
     # -- weights ----------------------------------------------------------------
     def initialize(self, init="normal", seed=None):
         """Draw new weights in place; see the class parameters."""
-        rng = np.random.default_rng(seed)
+        check_choice(init, "init", INITS)
+        rng = np.random.default_rng(check_seed(seed))
         for (W, b), (n_in, n_out) in zip(self.params, zip(self.sizes[:-1], self.sizes[1:])):
             if init == "normal":
                 W[...] = rng.standard_normal(W.shape)
@@ -137,6 +145,10 @@ class Network:
             if W_new.shape != W.shape or b_new.shape != b.shape:
                 raise ValueError(f"layer {k}: expected W {W.shape} and b {b.shape}, "
                                  f"got W {W_new.shape} and b {b_new.shape}")
+            for name, arr in (("W", W_new), ("b", b_new)):
+                if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
+                    raise ValueError(f"layer {k}: {name} must hold finite real numbers")
+        for (W, b), (W_new, b_new) in zip(self.params, params):
             W[...] = W_new
             b[...] = b_new
         return self
@@ -147,6 +159,8 @@ class Network:
         new.__dict__.update(self.__dict__)
         new.theta = self.theta.copy()
         new.params = new._views(new.theta)
+        if "_engine_state" in self.__dict__:  # the optimizer's memory, not shared
+            new._engine_state = copy.deepcopy(self._engine_state)
         return new
 
     # -- computing --------------------------------------------------------------
@@ -155,7 +169,8 @@ class Network:
 
         Parameters
         ----------
-        X : ndarray, shape (n_samples, sizes[0])
+        X : array-like, shape (n_samples, sizes[0])
+            Checked and converted to the network's dtype (see :func:`predict`).
         keep : bool, default False
             Also return what back-propagation needs.
 
@@ -165,7 +180,31 @@ class Network:
             The outputs; with ``keep=True``, ``(activations, Z)`` instead: the
             list of every layer's output, ``X`` first, and the output layer's
             pre-activation ``Z``.
+
+        Raises
+        ------
+        ValueError
+            For bad ``X`` (see the README's "Errors and guarantees"), and when
+            the outputs are not finite: ``X`` too large for the weights, so
+            that a layer overflowed.
+        TypeError
+            For sparse or non-numeric ``X``.
         """
+        X = check_X(X, self.sizes[0], self.dtype)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            out = self._forward(X, keep)
+        A = out[0][-1] if keep else out
+        if not np.isfinite(A).all():
+            rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
+            raise ValueError(
+                f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
+                f"row {rows[0]}): a layer overflowed. X has values as large as "
+                f"{float(np.abs(X[rows[0]]).max()):.3g} and the weights as large as "
+                f"{float(np.abs(self.theta).max()):.3g}; scale X")
+        return out
+
+    def _forward(self, X, keep=False):
+        """:meth:`forward` for an ``X`` already checked and of the network's dtype."""
         acts = [X]
         A = X
         Z = None
@@ -178,18 +217,43 @@ class Network:
         return (acts, Z) if keep else A
 
     def predict(self, X):
-        """Outputs for ``X`` (n_samples, sizes[0]): shape (n_samples, sizes[-1])."""
-        from ._validation import check_X
+        """Outputs for ``X``.
 
-        return self.forward(check_X(X, self.sizes[0], self.dtype))
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, sizes[0])
+            Any real dtype, order or memory layout; converted to the network's
+            dtype, never modified.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, sizes[-1])
+
+        Raises
+        ------
+        ValueError
+            ``X`` not 2-D, empty, complex, with NaN or inf, with the wrong number
+            of features ("X has k features, but the network expects d"), or so
+            large that the outputs overflow.
+        TypeError
+            ``X`` sparse or non-numeric.
+        """
+        return self.forward(X)
 
     def loss_value(self, X, Y):
-        """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out)."""
-        acts, Z = self.forward(X, keep=True)
+        """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out).
+
+        Like :meth:`gradients`, this trusts its inputs: finite arrays of the
+        network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
+        """
+        acts, Z = self._forward(X, keep=True)
         return get_loss(self.loss).value(Y, acts[-1], Z)
 
     def gradients(self, X, Y, out=None):
         """Loss and gradient of the batch loss, by matrix products.
+
+        The engines call this once per batch, so it trusts its inputs: finite
+        arrays of the network's dtype, as :func:`vecnet.fit` passes them.
 
         Parameters
         ----------
@@ -205,7 +269,7 @@ class Network:
             Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
         """
         grad = np.empty_like(self.theta) if out is None else out
-        acts, Z = self.forward(X, keep=True)
+        acts, Z = self._forward(X, keep=True)
         loss = get_loss(self.loss)
         value = loss.value(Y, acts[-1], Z)
         delta = loss.delta(Y, acts[-1], Z, self.output_activation)

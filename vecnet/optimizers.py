@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernels
+from ._validation import check_bool, check_choice, check_real
 
 SCHEDULES = {"constant": _kernels.CONSTANT, "invscaling": _kernels.INVSCALING}
 
@@ -43,14 +44,14 @@ class Optimizer:
     code = None
 
     def __post_init__(self):
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if not (np.isfinite(self.l2) and self.l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {self.l2!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; valid ones are {sorted(SCHEDULES)}")
-        if not (np.isfinite(self.power_t) and self.power_t >= 0):
-            raise ValueError(f"power_t must be a finite number >= 0, got {self.power_t!r}")
+        self._set("lr", check_real(self.lr, "lr", low=0, low_open=True))
+        self._set("l2", check_real(self.l2, "l2", low=0))
+        check_choice(self.schedule, "schedule", sorted(SCHEDULES))
+        self._set("power_t", check_real(self.power_t, "power_t", low=0))
+
+    def _set(self, name, value):
+        """Store a checked, converted setting on the frozen instance."""
+        object.__setattr__(self, name, value)
 
     def learning_rate(self, t):
         """The learning rate of update ``t`` (0-based)."""
@@ -88,8 +89,10 @@ class SGD(Optimizer):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        self._set("momentum", check_real(self.momentum, "momentum", low=0, high=1, high_open=True))
+        self._set("nesterov", check_bool(self.nesterov, "nesterov"))
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs a momentum > 0 (with momentum=0 it would do nothing)")
 
     def step(self, theta, grad, state, t):
         """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
@@ -130,10 +133,8 @@ class Adam(Optimizer):
     def __post_init__(self):
         super().__post_init__()
         for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
-        if not self.eps > 0:
-            raise ValueError(f"eps must be > 0, got {self.eps!r}")
+            self._set(name, check_real(getattr(self, name), name, low=0, high=1, high_open=True))
+        self._set("eps", check_real(self.eps, "eps", low=0, low_open=True))
 
     def step(self, theta, grad, state, t):
         """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
@@ -156,6 +157,8 @@ def make_optimizer(optimizer, lr=None):
         if lr is not None and lr != optimizer.lr:
             raise ValueError("pass lr either to fit or to the optimizer, not both")
         return optimizer
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid ones are {sorted(OPTIMIZERS)}")
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be a name or an instance; got the class "
+                         f"{optimizer.__name__}: pass {optimizer.__name__}() instead")
+    check_choice(optimizer, "optimizer", sorted(OPTIMIZERS))
     return OPTIMIZERS[optimizer]() if lr is None else OPTIMIZERS[optimizer](lr=lr)

@@ -18,9 +18,10 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ._validation import check_fit_params, check_positive_int
 from .callbacks import EarlyStopping, Progress, _Stopper
 from .datasource import DEFAULT_CHUNK_BYTES, as_rows
+from .losses import get_loss
 from .engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
 from .metrics import evaluate, metric_name
 from .optimizers import make_optimizer
@@ -138,6 +139,11 @@ def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
     return "early_stopping" if early else "callback" if asked else None
 
 
+def _target_loss(net):
+    """The loss's name when it needs targets in [0, 1], else None."""
+    return net.loss if get_loss(net.loss).requires_output is not None else None
+
+
 def _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes):
     """Split off or build the validation rows; ``(train_rows, val_rows or None)``."""
     if validation_data is not None and validation_fraction is not None:
@@ -146,6 +152,7 @@ def _validation_rows(rows, net, validation_data, validation_fraction, chunk_byte
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
+                      target_loss=_target_loss(net),
                       names=("validation X", "validation y"))
         return rows, val
     if validation_fraction is None:
@@ -218,16 +225,15 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid ones are {list(ENGINES)}")
-    epochs = check_positive_int(epochs, "epochs")
+    epochs, batch_size = check_fit_params(epochs, batch_size, engine, ENGINES, shuffle, seed, verbose)
     chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
     optimizer = make_optimizer(optimizer, lr)
     if early_stopping is True:
         early_stopping = EarlyStopping()
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError("early_stopping must be a vecnet.EarlyStopping, True or None")
-    rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes)
+    rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
+                   target_loss=_target_loss(net))
     rows, val = _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes)
     if early_stopping is not None and early_stopping.monitor == "val_loss" and val is None:
         raise ValueError("early stopping on 'val_loss' needs validation_data or "
@@ -235,7 +241,6 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     n = len(rows)
     if batch_size is None:
         batch_size = n
-    batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > n:
         warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
                       UserWarning, stacklevel=3)
@@ -269,12 +274,14 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         while done < epochs:
             count = min(chunk, epochs - done)
             t0 = time.perf_counter()
-            if streamed:
-                losses = _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer,
-                                         state, rng)
-            else:
-                losses = run(net, *data, _orders(n, count, rng), count, batch_size, optimizer,
-                             state)
+            # overflow is caught by the engines' finiteness checks (DivergenceWarning)
+            with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+                if streamed:
+                    losses = _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer,
+                                             state, rng)
+                else:
+                    losses = run(net, *data, _orders(n, count, rng), count, batch_size,
+                                 optimizer, state)
             elapsed = time.perf_counter() - t0
             history.loss.extend(losses)
             history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))

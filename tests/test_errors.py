@@ -1,0 +1,592 @@
+"""Bad input gets a clear error at the public boundary, before any work.
+
+Issue 5, items 1-7 and 9-14: every check below states the behaviour; the
+README's "Errors and guarantees" table lists them.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import vecnet
+from vecnet import SGD, Adam, DivergenceWarning, Network
+
+ENGINES = ["numpy", "numba"]
+FMAX = np.finfo(np.float64).max
+
+
+def _data(n=12, d=3, k=1, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = 1 / (1 + np.exp(-X @ rng.normal(size=(d, k))))
+    return X, (y[:, 0] if k == 1 else y)
+
+
+def _net(d=3, k=1, **kw):
+    kw.setdefault("seed", 0)
+    return Network([d, 4, k], **kw)
+
+
+class Spy:
+    """Array-like that records whether anyone looked at it: proves a check ran before any work."""
+
+    def __init__(self, arr):
+        self.arr = arr
+        self.read = False
+
+    def __array__(self, dtype=None, copy=None):
+        self.read = True
+        return self.arr if dtype is None else self.arr.astype(dtype)
+
+    def __len__(self):
+        self.read = True
+        return len(self.arr)
+
+
+@pytest.fixture(autouse=True)
+def _strict():
+    """Every test here runs with warnings as errors and numpy raising on any FP fault."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            yield
+
+
+# -- 1. NaN and inf ----------------------------------------------------------------
+@pytest.mark.parametrize("bad, word", [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_nan_or_inf_at_fit_names_the_value_and_the_input(bad, word, where):
+    X, y = _data()
+    X, y = X.copy(), y.copy()
+    if where == "X":
+        X[3, 1] = bad
+    else:
+        y[3] = bad
+    net = _net()
+    before = net.theta.copy()
+    with pytest.raises(ValueError, match=rf"^{where} contains 1 {word} value \(the first at \[3"):
+        net.fit(X, y, epochs=1)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+@pytest.mark.parametrize("bad, word", [(np.nan, "NaN"), (np.inf, "inf")])
+@pytest.mark.parametrize("method", ["predict", "forward"])
+def test_nan_or_inf_at_predict_names_the_value(bad, word, method):
+    X, _ = _data()
+    X[5, 2] = bad
+    with pytest.raises(ValueError, match=rf"^X contains 1 {word} value \(the first at \[5, 2\]\)"):
+        getattr(_net(), method)(X)
+
+
+def test_nan_and_inf_together_are_both_counted():
+    X, y = _data()
+    X[0, 0], X[1, 1], X[2, 2] = np.nan, np.inf, np.nan
+    with pytest.raises(ValueError, match=r"X contains 2 NaN and 1 inf values"):
+        _net().fit(X, y, epochs=1)
+
+
+# -- 2. empty ------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, what", [((0, 3), "0 samples"), ((4, 0), "0 features")])
+def test_empty_X_is_refused_at_fit_and_predict(shape, what):
+    net = Network([3, 2, 1], seed=0) if shape[1] else Network([1, 1], seed=0)
+    with pytest.raises(ValueError, match=what):
+        net.fit(np.zeros(shape), np.zeros(shape[0]), epochs=1)
+    with pytest.raises(ValueError, match=what):
+        net.predict(np.zeros(shape))
+
+
+# -- 3. 1-D X ------------------------------------------------------------------------
+@pytest.mark.parametrize("call", ["fit", "predict", "forward"])
+def test_1d_X_says_to_reshape(call):
+    net = Network([2, 2, 1], seed=0)
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=re.escape("X.reshape(1, -1)")):
+        net.fit(x, [1.0, 0.0], epochs=1) if call == "fit" else getattr(net, call)(x)
+
+
+def test_3d_X_is_refused():
+    with pytest.raises(ValueError, match=r"X must be 2-D .* got shape \(2, 2, 1\)"):
+        Network([2, 1], seed=0).predict(np.zeros((2, 2, 1)))
+
+
+# -- 4. complex, object and non-numeric --------------------------------------------------
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_complex_input_is_a_value_error(where):
+    X, y = _data()
+    args = (X + 1j, y) if where == "X" else (X, y + 0j)
+    with pytest.raises(ValueError, match=f"{where} is complex"):
+        _net().fit(*args, epochs=1)
+
+
+def test_complex_numbers_inside_an_object_array_are_a_value_error():
+    X = np.array([[1.0, 2j, 3.0]], dtype=object)
+    with pytest.raises(ValueError, match="X is complex"):
+        _net().predict(X)
+
+
+def test_object_arrays_of_numbers_train_like_floats():
+    X, y = _data()
+    a, b = _net(), _net()
+    a.fit(X, y, epochs=3, engine="numpy")
+    b.fit(X.astype(object), [float(v) for v in y], epochs=3, engine="numpy")
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+@pytest.mark.parametrize("X", [
+    np.array([["a", "b", "c"]], dtype=object),
+    np.array([[1.0, None, 3.0]], dtype=object),
+    np.array([["1", "2", "3"]]),  # strings, even numeric-looking ones, are not numbers
+    np.array([[b"1", b"2", b"3"]]),
+    np.array([["2020-01-01"] * 3], dtype="datetime64[D]"),
+])
+def test_non_numeric_input_is_a_type_error(X):
+    with pytest.raises(TypeError, match="X must be numeric"):
+        _net().predict(X)
+
+
+def test_ragged_lists_are_a_value_error():
+    with pytest.raises(ValueError, match="X could not be read as a numeric array"):
+        _net().predict([[1.0, 2.0, 3.0], [1.0]])
+
+
+# -- 5. sparse -------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["csr_matrix", "csr_array", "coo_matrix"])
+@pytest.mark.parametrize("where", ["X", "y", "predict"])
+def test_sparse_input_is_a_type_error(kind, where):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = _data()
+    make = getattr(sparse, kind)
+    with pytest.raises(TypeError, match=r"sparse input is not supported .*toarray\(\)"):
+        if where == "X":
+            _net().fit(make(X), y, epochs=1)
+        elif where == "y":
+            _net().fit(X, make(y.reshape(-1, 1)), epochs=1)
+        else:
+            _net().predict(make(X))
+
+
+# -- 6. X and y that do not match ----------------------------------------------------------
+def test_length_mismatch_shows_both_shapes():
+    X, y = _data(n=12)
+    with pytest.raises(ValueError, match=re.escape("X has shape (12, 3), y has shape (11,)")):
+        _net().fit(X, y[:11], epochs=1)
+
+
+def test_wrong_number_of_outputs_shows_both_shapes():
+    X, _ = _data()
+    with pytest.raises(ValueError, match=re.escape("y has shape (12, 3), but the network has 1 "
+                                                   "outputs (expected shape (12, 1))")):
+        _net().fit(X, np.zeros((12, 3)), epochs=1)
+
+
+def test_y_of_three_dimensions_is_refused():
+    X, _ = _data()
+    with pytest.raises(ValueError, match=r"y must be 1-D or 2-D, got shape \(12, 1, 1\)"):
+        _net().fit(X, np.zeros((12, 1, 1)), epochs=1)
+
+
+@pytest.mark.parametrize("loss, out, k", [("bce", "sigmoid", 1), ("cce", "softmax", 3)])
+def test_cross_entropy_targets_outside_0_1_are_refused(loss, out, k):
+    X, _ = _data()
+    y = np.zeros((12, k))
+    y[0, 0] = 2.0  # a class label where a probability is expected
+    net = Network([3, 4, k], output_activation=out, loss=loss, seed=0)
+    with pytest.raises(ValueError, match=rf"loss '{loss}' needs targets in \[0, 1\].*\[0, 2\]"):
+        net.fit(X, y, epochs=1)
+
+
+# -- 7. wrong number of features at predict ---------------------------------------------------
+@pytest.mark.parametrize("method", ["predict", "forward"])
+def test_predict_with_the_wrong_number_of_features(method):
+    with pytest.raises(ValueError, match="^X has 5 features, but the network expects 3$"):
+        getattr(_net(), method)(np.zeros((2, 5)))
+
+
+# -- 9. hyperparameters -----------------------------------------------------------------------
+BAD_FIT = [
+    dict(lr=0), dict(lr=-0.1), dict(lr=np.nan), dict(lr=np.inf), dict(lr="0.1"), dict(lr=True),
+    dict(lr=[0.1]), dict(epochs=0), dict(epochs=-1), dict(epochs=2.0), dict(epochs=True),
+    dict(epochs="5"), dict(batch_size=0), dict(batch_size=1.5), dict(batch_size=False),
+    dict(engine="fast"), dict(engine=["numpy"]), dict(engine=None), dict(optimizer="rmsprop"),
+    dict(optimizer=["sgd"]), dict(optimizer=SGD), dict(shuffle="yes"), dict(shuffle=None),
+    dict(seed=-1), dict(seed="abc"), dict(seed=1.5), dict(verbose="no"),
+    dict(optimizer=SGD(lr=0.1), lr=0.2),
+]
+
+
+@pytest.mark.parametrize("kwargs", BAD_FIT, ids=[repr(k) for k in BAD_FIT])
+def test_bad_fit_options_fail_before_any_work(kwargs):
+    X, y = _data()
+    net = _net()
+    before = net.theta.copy()
+    X_spy, y_spy = Spy(X), Spy(y)
+    with pytest.raises(ValueError):
+        vecnet.fit(net, X_spy, y_spy, **{"epochs": 1, **kwargs})
+    assert not X_spy.read and not y_spy.read, "the data was read before the options were checked"
+    np.testing.assert_array_equal(net.theta, before)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=0), r"lr must be a finite number in \(0, inf\), got 0"),
+    (dict(epochs=True), "epochs must be an integer >= 1, got True"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1, got 0"),
+    (dict(engine="fast"), r"unknown engine 'fast'; valid ones are \['auto', 'numpy'"),
+    (dict(optimizer="rmsprop"), r"unknown optimizer 'rmsprop'; valid ones are \['adam', 'sgd'\]"),
+    (dict(optimizer=SGD), r"pass SGD\(\) instead"),
+])
+def test_bad_fit_options_say_what_is_wrong(kwargs, message):
+    X, y = _data()
+    with pytest.raises(ValueError, match=message):
+        _net().fit(X, y, **{"epochs": 1, **kwargs})
+
+
+BAD_NETWORK = [
+    dict(sizes=[3, 0, 1]), dict(sizes=[3, -2, 1]), dict(sizes=[3]), dict(sizes=[]),
+    dict(sizes=[3, True, 1]), dict(sizes=[3, 2.5, 1]), dict(sizes=[3, "4", 1]), dict(sizes=3),
+    dict(sizes=None), dict(sizes="321"), dict(activation="swish"), dict(activation=None),
+    dict(activation="softmax"), dict(output_activation="gelu"), dict(loss="hinge"),
+    dict(loss="bce", output_activation="tanh"), dict(init="xavier"), dict(init=None),
+    dict(dtype=np.int64), dict(dtype="not a dtype"), dict(dtype=np.float16), dict(seed=-3),
+    dict(seed="x"), dict(seed=True),
+    dict(sizes=[3, 4, 1], output_activation="softmax", loss="cce"),  # softmax of 1 unit is 1.0
+]
+
+
+@pytest.mark.parametrize("kwargs", BAD_NETWORK, ids=[repr(k) for k in BAD_NETWORK])
+def test_bad_network_options_are_value_errors(kwargs):
+    kwargs = {"sizes": [3, 4, 1], **kwargs}
+    with pytest.raises(ValueError):
+        Network(**kwargs)
+
+
+def test_network_messages_name_the_problem():
+    with pytest.raises(ValueError, match=r"sizes must hold integers, got True"):
+        Network([2, True, 1])
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid ones are"):
+        Network([2, 1], activation="swish")
+    with pytest.raises(ValueError, match="softmax output needs at least 2 units"):
+        Network([2, 1], activation="identity", output_activation="softmax", loss="cce")
+
+
+def test_numpy_integers_are_accepted_where_ints_are_expected():
+    X, y = _data()
+    net = Network(np.array([3, 4, 1]), seed=np.int64(0))
+    history = net.fit(X, y, epochs=np.int32(2), batch_size=np.int64(4))
+    assert history.epochs == 2
+
+
+BAD_OPTIMIZER = [
+    (SGD, dict(lr=0)), (SGD, dict(lr=np.nan)), (SGD, dict(lr="a")), (SGD, dict(lr=None)),
+    (SGD, dict(lr=True)), (SGD, dict(momentum=1.0)), (SGD, dict(momentum=-0.1)),
+    (SGD, dict(momentum=np.nan)), (SGD, dict(momentum="0.9")), (SGD, dict(nesterov="yes")),
+    (SGD, dict(nesterov=True)),  # without momentum Nesterov does nothing
+    (SGD, dict(l2=-1.0)), (SGD, dict(l2=np.inf)), (SGD, dict(schedule="cosine")),
+    (SGD, dict(schedule=["constant"])), (SGD, dict(power_t=-0.5)), (Adam, dict(beta1=1.0)),
+    (Adam, dict(beta2=np.nan)), (Adam, dict(eps=0.0)), (Adam, dict(eps=np.inf)),
+    (Adam, dict(eps=np.nan)), (Adam, dict(lr=-1e-3)),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs", BAD_OPTIMIZER, ids=[f"{c.__name__}{k}" for c, k in BAD_OPTIMIZER])
+def test_bad_optimizer_settings_are_value_errors(cls, kwargs):
+    with pytest.raises(ValueError):
+        cls(**kwargs)
+
+
+def test_optimizer_settings_are_stored_as_floats():
+    opt = SGD(lr=1, momentum=np.float32(0.5))
+    assert type(opt.lr) is float and type(opt.momentum) is float
+    assert opt.kernel_args()[1][:2].tolist() == [1.0, 0.5]
+
+
+def test_a_batch_larger_than_the_data_is_clipped_with_a_warning():
+    X, y = _data(n=12)
+    clipped, full = _net(), _net()
+    with pytest.warns(UserWarning, match="batch_size=100 is larger than the 12 samples; using 12"):
+        clipped.fit(X, y, epochs=5, batch_size=100, engine="numpy")
+    full.fit(X, y, epochs=5, batch_size=None, engine="numpy")
+    np.testing.assert_array_equal(clipped.theta, full.theta)
+
+
+def test_set_params_refuses_nan_weights_and_keeps_the_old_ones():
+    net = _net()
+    before = net.theta.copy()
+    params = net.get_params()
+    params[1] = (params[1][0], np.array([np.nan]))
+    with pytest.raises(ValueError, match="layer 1: b must hold finite real numbers"):
+        net.set_params(params)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+# -- 10. dtypes, memory layouts, read-only arrays and memmaps, in every engine ----------------
+def _variants(X, path):
+    """``name -> array`` holding the same numbers as ``X`` in another dtype or layout.
+
+    ``path`` is a new ``.npy`` file for the read-only memmap.
+    """
+    ro = X.copy()
+    ro.flags.writeable = False
+    wide = np.zeros((X.shape[0] * 2, X.shape[1] * 3))
+    wide[::2, ::3] = X
+    np.save(path, X)
+    return {
+        "float32": X.astype(np.float32), "int32": X.astype(np.int32), "int64": X.astype(np.int64),
+        "fortran": np.asfortranarray(X), "strided slice": wide[::2, ::3], "read-only": ro,
+        "read-only memmap": np.load(path, mmap_mode="r"), "list": X.tolist(),
+    }
+
+
+def _as_exact_float64(a):
+    return np.asarray(a).astype(np.float64)
+
+
+@pytest.mark.parametrize("engine", ENGINES + ["reference"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_dtype_and_layout_trains_like_float64_c_order(engine, dtype, tmp_path):
+    if engine == "reference" and dtype == np.float32:
+        pytest.skip("the reference computes in Python floats whatever the network's dtype")
+    X, y = vecnet.article_data()
+    X = X * 1.25  # not all integers, so float32 and int casts really change values
+    y_variants = _variants(y.reshape(-1, 1), tmp_path / "y.npy")
+    for name, Xv in _variants(X, tmp_path / "X.npy").items():
+        for yname in ("int32", "read-only memmap", "strided slice"):
+            yv = y_variants[yname]
+            a = Network([2, 2, 1], seed=0, dtype=dtype)
+            b = a.copy()
+            a.fit(Xv, yv, epochs=3, batch_size=1, engine=engine)
+            b.fit(_as_exact_float64(Xv), _as_exact_float64(yv), epochs=3, batch_size=1, engine=engine)
+            np.testing.assert_array_equal(a.theta, b.theta, err_msg=f"X {name}, y {yname}")
+            assert a.theta.dtype == dtype
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_boolean_targets_train_like_zeros_and_ones(engine):
+    X, y = vecnet.article_data()
+    a, b = Network([2, 2, 1], seed=0), Network([2, 2, 1], seed=0)
+    a.fit(X, y > 0.5, epochs=3, engine=engine)
+    b.fit(X, np.where(y > 0.5, 1.0, 0.0), epochs=3, engine=engine)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_dtype_and_layout_predicts_like_float64_c_order(dtype, tmp_path):
+    X, _ = vecnet.article_data()
+    net = Network([2, 3, 1], seed=0, dtype=dtype)
+    for name, Xv in _variants(X * 1.25, tmp_path / "X.npy").items():
+        out = net.predict(Xv)
+        np.testing.assert_array_equal(out, net.predict(_as_exact_float64(Xv)), err_msg=name)
+        assert out.dtype == dtype
+
+
+# -- 11. inputs are never modified ------------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES + ["reference"])
+@pytest.mark.parametrize("batch_size", [1, 3, None])
+def test_fit_and_predict_never_modify_their_inputs(engine, batch_size):
+    if engine == "reference" and batch_size == 3:
+        pytest.skip("the reference runs per sample or full batch only")
+    X, y = vecnet.article_data()
+    X = np.asfortranarray(np.vstack([X, X[::-1] + 0.5]))
+    y = np.concatenate([y, y[::-1]])
+    X_copy, y_copy = X.copy(order="A"), y.copy()
+    flags = [(a.flags.writeable, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.owndata)
+             for a in (X, y)]
+    net = Network([2, 2, 1], seed=0)
+    net.fit(X, y, epochs=3, batch_size=batch_size, engine=engine, shuffle=engine != "reference",
+            seed=1)
+    net.predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    assert [(a.flags.writeable, a.flags.c_contiguous, a.flags.f_contiguous, a.flags.owndata)
+            for a in (X, y)] == flags
+
+
+# -- 12. extreme values --------------------------------------------------------------------
+EXTREME = np.array([[-1000.0, 1000.0, 0.0, -FMAX, FMAX, 5e-324, -5e-324]])
+
+
+@pytest.mark.parametrize("name", sorted(vecnet.ACTIVATIONS))
+def test_activations_stay_finite_at_extreme_inputs(name):
+    act = vecnet.ACTIVATIONS[name]
+    a = act.forward(EXTREME.copy())
+    assert np.isfinite(a).all()
+    delta = np.ones_like(a)
+    # The backward runs only inside fit, where underflow to 0 is allowed (a**2 of 5e-324).
+    with np.errstate(all="raise", under="ignore"):
+        act.backward(a, delta)
+    assert np.isfinite(delta).all()
+    if name == "sigmoid":  # the limits, exactly
+        np.testing.assert_array_equal(a[0, [0, 1, 3, 4]], [0.0, 1.0, 0.0, 1.0])
+
+
+def _one_layer(out, loss, W, b=0.0, dtype=np.float64):
+    net = Network([1, np.size(W)], activation="identity", output_activation=out, loss=loss,
+                  seed=0, dtype=dtype)
+    net.set_params([(np.atleast_2d(W), np.full(np.size(W), b))])
+    return net
+
+
+# Losses at logits of +/-1000, by hand: bce(z, 0) = z for z = 1000 and 0 for z = -1000;
+# mse of sigmoid outputs 1 and 0 against 1 is (0 + 1) / 2; cce of logits (1000, -1000)
+# for class 1 is logsumexp - z_1 = 1000 + 1000; for class 0 it is 0.
+LOSS_CASES = [
+    ("sigmoid", "bce", 1000.0, [[1.0], [-1.0]], [0.0, 0.0], 500.0),
+    ("sigmoid", "bce", 1000.0, [[1.0], [-1.0]], [1.0, 0.0], 0.0),
+    ("sigmoid", "mse", 1000.0, [[1.0], [-1.0]], [1.0, 1.0], 0.5),
+    ("tanh", "mse", 1000.0, [[1.0], [-1.0]], [1.0, -1.0], 0.0),
+    ("softmax", "cce", [1000.0, -1000.0], [[1.0], [1.0]], [[0.0, 1.0], [1.0, 0.0]], 1000.0),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("out, loss, W, X, y, expected", LOSS_CASES)
+def test_losses_at_logits_of_1000_are_finite_and_exact_in_both_engines(engine, out, loss, W, X, y,
+                                                                       expected):
+    net = _one_layer(out, loss, W)
+    history = net.fit(np.array(X), np.array(y), epochs=1, batch_size=None, lr=1e-9, engine=engine)
+    assert history.loss == [expected]
+    assert np.isfinite(net.theta).all()
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh"])
+def test_saturating_layers_absorb_inputs_near_the_float_max(act):
+    net = Network([2, 3, 1], activation=act, output_activation="sigmoid", seed=0)
+    net.params[0][0][...] = 3.0  # X @ W overflows to +inf in the hidden layer
+    out = net.predict(np.array([[FMAX / 2, 0.0], [0.5, 0.25]]))
+    assert np.isfinite(out).all() and ((out >= 0) & (out <= 1)).all()
+
+
+@pytest.mark.parametrize("act", ["relu", "identity"])
+def test_predict_that_overflows_is_a_clear_error_not_nan(act):
+    net = Network([2, 3, 1], activation=act, output_activation="identity", seed=0)
+    net.params[0][0][...] = 3.0
+    with pytest.raises(ValueError, match=r"not finite for 1 row\(s\) of X \(the first is row 0\): "
+                                         r"a layer overflowed.*scale X"):
+        net.predict(np.array([[FMAX / 2, 0.0], [0.5, 0.25]]))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_fit_refuses_inputs_too_large_to_train_on(engine, dtype, big):
+    X, y = vecnet.article_data()
+    X = X.copy()
+    X[2, 1] = big
+    with pytest.raises(ValueError, match="X has values as large as .*: scale X first"):
+        Network([2, 2, 1], seed=0, dtype=dtype).fit(X, y, epochs=1, engine=engine)
+    with pytest.raises(ValueError, match="y has values as large as"):
+        Network([2, 2, 1], output_activation="identity", seed=0, dtype=dtype).fit(
+            vecnet.article_data()[0], np.full(4, big), epochs=1, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_mse_that_overflows_stops_as_divergence_in_both_engines(engine):
+    # |y - y_pred| = 1e250 and its square overflows: the loss is inf, a numerical fault.
+    net = _one_layer("identity", "mse", 1e100)
+    before = net.theta.copy()
+    with pytest.warns(DivergenceWarning, match="diverged in epoch 1"):
+        history = net.fit(np.array([[1e150]]), np.array([0.0]), epochs=5, engine=engine)
+    assert history.stopped == "diverged" and history.loss == []
+    np.testing.assert_array_equal(net.theta, before)
+
+
+# -- 13. divergence ------------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_divergence_warns_and_keeps_the_last_finite_weights(engine, momentum):
+    # Full-batch gradient descent with a step past the stable range: the weights
+    # grow geometrically and overflow after some dozens of epochs.
+    X, y = _data(n=16, d=3)
+    net = Network([3, 8, 1], activation="tanh", output_activation="identity", seed=0)
+    start = net.copy()
+    with pytest.warns(DivergenceWarning, match="Try a smaller learning rate"):
+        history = net.fit(X, y, epochs=1000, batch_size=None, optimizer=SGD(lr=2.0, momentum=momentum),
+                          engine=engine)
+    assert history.stopped == "diverged" and 10 < history.epochs < 1000
+    assert np.isfinite(net.theta).all() and np.isfinite(history.loss).all()
+    # The weights are exactly those after the last completed epoch: rerun that many epochs.
+    start.fit(X, y, epochs=history.epochs, batch_size=None, optimizer=SGD(lr=2.0, momentum=momentum),
+              engine=engine)
+    np.testing.assert_array_equal(net.theta, start.theta)
+
+
+def test_the_reference_engine_stops_on_divergence_too():
+    X = np.array([[1.3e154, -1.3e154], [1.0, 2.0]])
+    net = Network([2, 2, 1], seed=0)
+    net.params[0][0][...] = 1e155  # x0*w1 = +inf and x1*w2 = -inf: the sum is NaN
+    before = net.theta.copy()
+    with pytest.warns(DivergenceWarning):
+        history = net.fit(X, [1.0, 0.0], epochs=3, engine="reference")
+    assert history.stopped == "diverged" and history.loss == []
+    np.testing.assert_array_equal(net.theta, before)
+
+
+# -- 14. determinism, sample order, batch versus row ------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fit_is_idempotent_with_a_fixed_seed(engine, optimizer):
+    X, y = _data(n=40)
+    runs = []
+    for _ in range(2):
+        net = Network([3, 5, 1], seed=7)
+        h = net.fit(X, y, epochs=4, batch_size=8, shuffle=True, seed=3, optimizer=optimizer,
+                    engine=engine)
+        runs.append((net.theta.copy(), h.loss))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_copy_keeps_its_own_optimizer_memory(engine):
+    X, y = _data()
+    net = _net()
+    net.fit(X, y, epochs=1, optimizer="adam", engine=engine)
+    twin = net.copy()
+    twin.fit(X, y, epochs=2, optimizer="adam", engine=engine)
+    net.fit(X, y, epochs=2, optimizer="adam", engine=engine)
+    np.testing.assert_array_equal(twin.theta, net.theta)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_full_batch_training_does_not_depend_on_sample_order(engine):
+    X, y = _data(n=50)
+    perm = np.random.default_rng(5).permutation(50)
+    a, b = Network([3, 6, 1], seed=2), Network([3, 6, 1], seed=2)
+    ha = a.fit(X, y, epochs=20, batch_size=None, lr=0.5, engine=engine)
+    hb = b.fit(X[perm], y[perm], epochs=20, batch_size=None, lr=0.5, engine=engine)
+    # Only the order of the sums over samples differs: agreement to rounding.
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_for_a_batch_equal_predictions_row_by_row(dtype):
+    X, _ = _data(n=257, d=10)
+    net = Network([10, 32, 32, 3], activation="tanh", output_activation="sigmoid", init="glorot",
+                  seed=1, dtype=dtype)
+    rows = np.vstack([net.predict(X[i:i + 1]) for i in range(len(X))])
+    # BLAS may use another kernel for one row than for many: outputs in [0, 1] agree
+    # to a few units in the last place.
+    np.testing.assert_allclose(net.predict(X), rows, rtol=0, atol=8 * np.finfo(dtype).eps)
+
+
+def test_values_beyond_float32_are_refused_by_a_float32_network():
+    X = np.array([[1e39, 0.0]])  # finite in float64, inf in float32
+    net = Network([2, 1], seed=0, dtype=np.float32)
+    with pytest.raises(ValueError, match="beyond the range of float32, the network's dtype"):
+        net.predict(X)
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        net.fit(X, [0.0], epochs=1)
+
+
+def test_a_nan_far_into_a_memmap_is_found_block_by_block(monkeypatch, tmp_path):
+    import vecnet._validation as validation
+
+    monkeypatch.setattr(validation, "FINITE_CHECK_ELEMENTS", 30)  # 10 rows of 3 per block
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64, shape=(95, 3))
+    X[:] = 1.0
+    X[87, 2] = np.inf
+    X.flush()
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"X contains 1 inf value \(the first at \[87, 2\]\)"):
+        _net().predict(X)
