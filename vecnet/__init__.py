@@ -6,8 +6,10 @@
   kernels) and ``"reference"``, chosen by :func:`vecnet.fit`'s ``engine``.
 """
 
+from ._estimator_base import ConvergenceWarning, NotFittedError
 from .activations import ACTIVATIONS
 from .data import article_data, synthetic
+from .estimators import MLPClassifier, MLPRegressor
 from .losses import LOSSES
 from .network import Network
 from .optimizers import SGD, Adam
@@ -18,6 +20,7 @@ from .training import DivergenceWarning, History, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "DivergenceWarning", "History", "Network",
-    "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference", "synthetic", "to_reference",
+    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DivergenceWarning",
+    "History", "MLPClassifier", "MLPRegressor", "Network", "NotFittedError", "ReferenceNetwork", "SGD",
+    "article_data", "fit", "from_reference", "synthetic", "to_reference",
 ]
