@@ -10,6 +10,7 @@ from ._estimator_base import ConvergenceWarning, NotFittedError
 from .activations import ACTIVATIONS
 from .data import article_data, synthetic
 from .estimators import MLPClassifier, MLPRegressor
+from .io import ModelFormatError, load, save
 from .losses import LOSSES
 from .network import Network
 from .optimizers import SGD, Adam
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DivergenceWarning",
-    "History", "MLPClassifier", "MLPRegressor", "Network", "NotFittedError", "ReferenceNetwork", "SGD",
-    "article_data", "fit", "from_reference", "synthetic", "to_reference",
+    "History", "MLPClassifier", "MLPRegressor", "ModelFormatError", "Network", "NotFittedError",
+    "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference", "load", "save", "synthetic",
+    "to_reference",
 ]
