@@ -170,6 +170,10 @@ def _atomic_write(path, arrays):
 def _read_arrays(path):
     """Every array of the archive at ``path``, read without pickle; ``ModelFormatError`` if unreadable."""
     path = os.fspath(path)
+    with open(path, "rb") as f:
+        start = f.read(4)
+    if start != b"PK\x03\x04":
+        raise ModelFormatError(f"{path} is not a vecnet model file (not an .npz archive)")
     try:
         archive = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
