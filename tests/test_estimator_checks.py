@@ -6,7 +6,8 @@ vecnet never imports scikit-learn itself; only these checks do.
 
 import pytest
 
-pytest.importorskip("sklearn", reason="scikit-learn is not installed: pip install scikit-learn")
+pytest.importorskip("sklearn", minversion="1.6",
+                    reason="the estimator checks need scikit-learn >= 1.6: pip install scikit-learn")
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
