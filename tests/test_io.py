@@ -67,12 +67,26 @@ def test_regressor_round_trip_and_training_continues(tmp_path):
     assert back.n_iter_ == reg.n_iter_ + 1
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_training_resumed_after_loading_is_training_never_interrupted(tmp_path, solver):
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(6,), solver=solver, max_iter=4, random_state=0), X, y)
+    clf.save(tmp_path / "m.npz")
+    back = vecnet.load(tmp_path / "m.npz")
+    for model in (clf, back):
+        model.partial_fit(X, y)
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(back.net_.theta, clf.net_.theta)
+    assert back.loss_curve_ == clf.loss_curve_
+
+
 def test_the_file_is_an_npz_readable_without_pickle_with_a_json_header(tmp_path):
     X, y = data()
     clf = fitted(MLPClassifier(max_iter=2, random_state=0), X, y)
     vecnet.save(clf, tmp_path / "m.npz", metadata={"note": "hello"})
     with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
-        assert sorted(z.files) == ["classes", "header", "theta"]
+        assert sorted(z.files) == ["classes", "header", "optimizer_memory", "optimizer_steps", "theta"]
+        assert z["optimizer_steps"][0] == 2 * 1  # two epochs of one batch (60 samples <= 200)
         header = json.loads(z["header"].tobytes().decode("utf-8"))
     assert header["magic"] == MAGIC and header["format_version"] == FORMAT_VERSION
     assert header["kind"] == "MLPClassifier" and header["network"]["sizes"] == [3, 100, 3]
@@ -139,7 +153,7 @@ def test_a_single_npy_array_and_a_header_that_is_not_json_are_refused(tmp_path):
     np.save(tmp_path / "a.npy", np.zeros(3))
     with pytest.raises(ModelFormatError, match="not an .npz archive"):
         vecnet.load(tmp_path / "a.npy")
-    header, theta = good_parts()
+    _, theta = good_parts()
     write_npz(tmp_path / "b.npz", np.frombuffer(b"{not json", dtype=np.uint8), theta=theta)
     with pytest.raises(ModelFormatError, match="not valid JSON"):
         vecnet.load(tmp_path / "b.npz")
@@ -153,6 +167,24 @@ def test_object_arrays_are_refused_without_unpickling(tmp_path):
     write_npz(tmp_path / "p.npz", header, theta=theta, extra=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ModelFormatError, match="damaged|pickle"):
         vecnet.load(tmp_path / "p.npz")
+
+
+@pytest.mark.parametrize("memory, steps, message", [
+    (np.zeros((2, 13)), np.array([3]), None),                        # valid: loads
+    (np.zeros((2, 12)), np.array([3]), "optimizer state does not match"),
+    (np.zeros((2, 13)), None, "optimizer state does not match"),
+    (np.full((2, 13), np.nan), np.array([3]), "optimizer state contains NaN"),
+])
+def test_the_optional_optimizer_state_is_checked(tmp_path, memory, steps, message):
+    header, theta = good_parts()                                     # 13 parameters
+    extra = {"optimizer_memory": memory} | ({} if steps is None else {"optimizer_steps": steps})
+    write_npz(tmp_path / "o.npz", header, theta=theta, **extra)
+    if message is None:
+        state = vecnet.load(tmp_path / "o.npz")._engine_state
+        assert state.steps[0] == 3 and state.memory.shape == (2, 13)
+        return
+    with pytest.raises(ModelFormatError, match=message):
+        vecnet.load(tmp_path / "o.npz")
 
 
 def test_unexpected_arrays_are_refused(tmp_path):
@@ -236,7 +268,7 @@ def test_a_save_failing_at_the_rename_keeps_the_old_file_and_leaves_no_temporary
 
 
 def test_a_successful_save_replaces_the_old_file(saved_before):
-    path, before = saved_before
+    path, _ = saved_before
     Network([2, 3, 1], seed=1).save(path)
     assert vecnet.load(path).sizes == [2, 3, 1]
     assert os.listdir(path.parent) == ["model.npz"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class NotFittedError(ValueError, AttributeError):
     """An estimator was used before :meth:`fit`; a ``ValueError`` and an ``AttributeError``."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _with_sklearn_error(sklearn_error):
     """A :class:`NotFittedError` that is also scikit-learn's, for code that catches that one."""
     return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
@@ -95,7 +95,7 @@ class EstimatorBase:
             if not same:
                 try:
                     same = bool(value == default) and type(value) is type(default)
-                except Exception:
+                except (ValueError, TypeError):   # e.g. arrays, ambiguous truth value
                     same = False
             if not same:
                 changed.append(f"{name}={value!r}")
@@ -112,7 +112,7 @@ class EstimatorBase:
 
     def __sklearn_tags__(self):
         """scikit-learn's tags; only scikit-learn calls this, so it may import it."""
-        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, TargetTags, Tags
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
         tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
                     input_tags=InputTags())
@@ -133,7 +133,7 @@ def _as_float(a, name, dtype):
                         f"convert it with {name}.toarray()")
     try:
         arr = np.asarray(a)
-    except Exception as exc:
+    except (ValueError, TypeError) as exc:   # ragged lists and the like
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
     if np.iscomplexobj(arr):
         raise ValueError(f"Complex data not supported in {name}")

@@ -32,8 +32,14 @@ import warnings
 
 import numpy as np
 
-from ._estimator_base import (ConvergenceWarning, DataConversionWarning, EstimatorBase, check_features,
-                              check_random_state, check_target)
+from ._estimator_base import (
+    ConvergenceWarning,
+    DataConversionWarning,
+    EstimatorBase,
+    check_features,
+    check_random_state,
+    check_target,
+)
 from ._validation import check_positive_int
 from .engines import ENGINES
 from .network import Network

@@ -9,7 +9,10 @@ The file is a NumPy ``.npz`` archive holding
   estimator its parameters and plain fitted attributes, and optional user
   ``metadata``;
 - ``theta``: the flat parameter vector :attr:`vecnet.Network.theta`;
-- ``classes``: the classifier's ``classes_`` (numbers or strings).
+- ``classes``: the classifier's ``classes_`` (numbers or strings);
+- ``optimizer_memory`` and ``optimizer_steps``, when the model has been trained:
+  the optimizer's state (momentum, or Adam's moments, and the update count), so
+  that training resumed after loading takes the steps it would have taken.
 
 It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs code
 from the file. Every field is checked before a model is built, and anything
@@ -24,6 +27,7 @@ untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -110,10 +114,8 @@ def save(obj, path, *, metadata=None):
         if kind == "MLPClassifier":
             classes = np.asarray(obj.classes_)
             if classes.dtype.kind == "O":
-                try:
+                with contextlib.suppress(ValueError, TypeError):  # mixed labels: refused below
                     classes = np.asarray(classes.tolist())
-                except Exception:
-                    pass
             if classes.dtype.kind not in "biufU":
                 raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved without pickle; "
                                  "use numbers or strings as labels")
@@ -128,6 +130,10 @@ def save(obj, path, *, metadata=None):
     text = json.dumps(header, allow_nan=False, sort_keys=True)
     arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     arrays["theta"] = net.theta
+    state = getattr(net, "_engine_state", None)
+    if state is not None and state.memory.shape == (2, net.n_params) and np.isfinite(state.memory).all():
+        arrays["optimizer_memory"] = state.memory
+        arrays["optimizer_steps"] = state.steps
     _atomic_write(path, arrays)
 
 
@@ -178,7 +184,7 @@ def _read_arrays(path):
         archive = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except Exception as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelFormatError(f"{path} is not a vecnet model file: {exc}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ModelFormatError(f"{path} is not a vecnet model file: it holds a single array, "
@@ -243,6 +249,23 @@ def _build_network(path, spec, theta):
     return net
 
 
+def _restore_optimizer(path, net, memory, steps):
+    """Give ``net`` the saved optimizer state, after checking it."""
+    from .engines import EngineState
+
+    if memory is None and steps is None:
+        return
+    if (memory is None or steps is None or memory.dtype != net.dtype or memory.shape != (2, net.n_params)
+            or steps.dtype != np.int64 or steps.shape != (1,) or steps[0] < 0):
+        raise ModelFormatError(f"{path}: the optimizer state does not match the network")
+    if not np.isfinite(memory).all():
+        raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
+    state = EngineState(net)
+    state.memory[...] = memory
+    state.steps[...] = steps
+    net._engine_state = state
+
+
 def _build_estimator(path, cls, header, net, classes):
     """The fitted estimator ``cls`` described by ``header``, around ``net``."""
     from .estimators import FITTED_STATE
@@ -304,9 +327,12 @@ def load(path):
     if kind != "Network" and kind not in classes:
         raise ModelFormatError(f"{path}: unknown model kind {kind!r}")
     expected = {"header", "theta"} | ({"classes"} if kind == "MLPClassifier" else set())
-    if set(arrays) != expected:
-        raise ModelFormatError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
+    optional = {"optimizer_memory", "optimizer_steps"}
+    if not expected <= set(arrays) <= expected | optional:
+        raise ModelFormatError(f"{path}: expected the arrays {sorted(expected)} (and optionally "
+                               f"{sorted(optional)}), found {sorted(arrays)}")
     net = _build_network(path, header.get("network"), arrays.get("theta"))
+    _restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"))
     if kind == "Network":
         return net
     return _build_estimator(path, classes[kind], header, net, arrays.get("classes"))
