@@ -189,6 +189,16 @@ def test_early_stopping_keeps_the_best_validation_weights():
     assert clf.score(X[val], y[val]) == clf.best_validation_score_
 
 
+def test_partial_fit_after_an_early_stopping_fit_trains_on_all_it_is_given():
+    X, y = blobs(n=100)
+    clf = MLPClassifier(early_stopping=True, max_iter=5, random_state=0)
+    quiet_fit(clf, X, y)
+    n_scores = len(clf.validation_scores_)
+    clf.partial_fit(X, y)                     # no hold-out in partial_fit, as scikit-learn
+    assert clf.n_iter_ == n_scores + 1 and len(clf.validation_scores_) == n_scores
+    assert clf.best_loss_ == clf.loss_curve_[-1]
+
+
 def test_same_random_state_same_model_and_another_one_differs():
     X, y = blobs()
     a = quiet_fit(MLPClassifier(max_iter=5, random_state=1), X, y)

@@ -229,9 +229,10 @@ class _BaseMLP(EstimatorBase):
                     self._best_theta = self.net_.theta.copy()
             else:
                 last = self.loss_curve_[-1]
+                best = np.inf if self.best_loss_ is None else self.best_loss_  # None: early_stopping
                 self._no_improvement_count = (self._no_improvement_count + 1
-                                              if last > self.best_loss_ - self.tol else 0)
-                self.best_loss_ = min(self.best_loss_, last)
+                                              if last > best - self.tol else 0)
+                self.best_loss_ = min(best, last)
             return self._no_improvement_count > self.n_iter_no_change
 
         return callback
