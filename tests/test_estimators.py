@@ -199,6 +199,19 @@ def test_partial_fit_after_an_early_stopping_fit_trains_on_all_it_is_given():
     assert clf.best_loss_ == clf.loss_curve_[-1]
 
 
+def test_fit_passes_callbacks_on_and_refuses_options_its_parameters_set():
+    X, y = blobs()
+    seen = []
+    clf = quiet_fit(MLPClassifier(max_iter=4, tol=0.0, random_state=0), X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vecnet.ConvergenceWarning)
+        clf.fit(X, y, callbacks=[lambda epoch, logs: seen.append((epoch, logs["loss"]))])
+    assert [e for e, _ in seen] == [0, 1, 2, 3]
+    assert [loss for _, loss in seen] == clf.loss_curve_       # cross-entropy: same units
+    with pytest.raises(TypeError, match="batch_size, epochs: set by the estimator's parameters"):
+        clf.fit(X, y, epochs=3, batch_size=5)
+
+
 def test_same_random_state_same_model_and_another_one_differs():
     X, y = blobs()
     a = quiet_fit(MLPClassifier(max_iter=5, random_state=1), X, y)

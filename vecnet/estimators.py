@@ -50,6 +50,10 @@ ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh
                       "identity": "identity"}
 """Hidden activations by scikit-learn name (``"logistic"``) or vecnet name."""
 
+OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
+                             "verbose"})
+"""Options of :func:`vecnet.fit` that the estimators' parameters set."""
+
 FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
                 "validation_scores_", "best_validation_score_")
 """The plain (JSON) fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
@@ -146,7 +150,13 @@ class _BaseMLP(EstimatorBase):
                    schedule=self.learning_rate, power_t=self.power_t)
 
     # -- training -----------------------------------------------------------------
-    def _fit(self, X, y, *, incremental, classes=None):
+    def _fit(self, X, y, *, incremental, classes=None, fit_params=None):
+        fit_params = dict(fit_params or {})
+        taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
+        if taken:
+            raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
+                            "(see get_params), not passed to fit")
+        user_callbacks = list(fit_params.pop("callbacks", ()))
         dtype = self._validate_params()
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset and np.dtype(dtype) != self.net_.dtype:
@@ -174,8 +184,8 @@ class _BaseMLP(EstimatorBase):
         epochs = 1 if incremental else self.max_iter
         history = _fit_network(self.net_, X, Y, epochs=epochs, batch_size=batch, engine=self.engine,
                                optimizer=optimizer, shuffle=bool(self.shuffle),
-                               seed=int(rng.integers(2**63)), callbacks=[stopper],
-                               verbose=bool(self.verbose))
+                               seed=int(rng.integers(2**63)), callbacks=[stopper, *user_callbacks],
+                               verbose=bool(self.verbose), **fit_params)
         self.engine_ = history.engine
         if self._best_theta is not None:
             self.net_.theta[...] = self._best_theta
@@ -244,19 +254,24 @@ class _BaseMLP(EstimatorBase):
         return self.net_.forward(X).astype(np.float64, copy=False)
 
     # -- public API -----------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, **fit_params):
         """Train on ``X`` and ``y`` for up to ``max_iter`` epochs.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
         y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        **fit_params
+            Further options of :func:`vecnet.fit`, passed on; ``callbacks`` run after
+            the estimator's own stopping rule each epoch. The options the estimator's
+            parameters set (epochs, batch size, optimizer, engine, shuffling, seed,
+            verbosity) cannot be passed here.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, fit_params=fit_params)
 
     def save(self, path):
         """Save the fitted estimator to ``path``; see :func:`vecnet.io.save`."""
