@@ -29,3 +29,20 @@ with warnings.catch_warnings():
 @checks
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_works_inside_scikit_learn_pipelines_and_searches():
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    assert is_classifier(MLPClassifier()) and is_regressor(MLPRegressor())
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=300, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (16,)]}, cv=3)
+    search.fit(X, y)
+    assert search.best_params_["mlpclassifier__hidden_layer_sizes"] in [(4,), (16,)]
+    assert search.best_score_ > 0.85
+    assert search.score(X, y) > 0.9
