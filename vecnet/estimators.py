@@ -15,6 +15,9 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
   ``mean((y - p)**2) / 2`` summed over outputs; ``l2`` and (for ``"sgd"``)
   the learning rate are scaled by that factor, so both solvers take the same
   steps as scikit-learn's.
+- ``learning_rate="invscaling"`` uses vecnet's schedule, ``lr / (t + 1) ** power_t``
+  with ``t`` counting updates; scikit-learn counts samples seen, updated once an
+  epoch. ``"adaptive"`` is not offered.
 - ``loss_curve_`` holds each epoch's training loss in scikit-learn's units
   (half the mse for the regressor), without the L2 term.
 - Weights start from Glorot-uniform draws with zero biases (scikit-learn also
