@@ -216,6 +216,11 @@ def test_classifier_with_classes_that_do_not_fit_the_outputs_is_refused(tmp_path
         vecnet.load(tmp_path / "m.npz")
 
 
+def test_saving_into_a_missing_directory_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="the directory .*nowhere does not exist"):
+        Network([2, 2, 1], seed=0).save(tmp_path / "nowhere" / "m.npz")
+
+
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         vecnet.load(tmp_path / "nothing.npz")

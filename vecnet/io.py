@@ -141,6 +141,8 @@ def _atomic_write(path, arrays):
     """Write ``arrays`` as an ``.npz`` to ``path`` through a temporary file and ``os.replace``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path}: the directory {folder} does not exist")
     if os.path.exists(path):
         mode = os.stat(path).st_mode & 0o777
     else:
