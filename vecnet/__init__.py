@@ -6,10 +6,13 @@
   kernels) and ``"reference"``, chosen by :func:`vecnet.fit`'s ``engine``.
 """
 
+from ._estimator_base import ConvergenceWarning, NotFittedError
 from .activations import ACTIVATIONS
 from .callbacks import EarlyStopping
 from .data import article_data, synthetic
 from .datasource import NpyRows, open_npy
+from .estimators import MLPClassifier, MLPRegressor
+from .io import ModelFormatError, load, save
 from .losses import LOSSES
 from .network import Network
 from .optimizers import SGD, Adam
@@ -20,7 +23,8 @@ from .training import DivergenceWarning, History, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "DivergenceWarning", "EarlyStopping", "History",
-    "Network", "NpyRows", "ReferenceNetwork", "SGD", "article_data", "fit", "from_reference",
-    "open_npy", "synthetic", "to_reference",
+    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DivergenceWarning",
+    "EarlyStopping", "History", "MLPClassifier", "MLPRegressor", "ModelFormatError", "Network",
+    "NotFittedError", "NpyRows", "ReferenceNetwork", "SGD", "article_data", "fit",
+    "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
 ]

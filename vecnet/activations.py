@@ -65,7 +65,7 @@ def tanh_backward(a, delta):
 
 def relu_backward(a, delta):
     """``delta *= (a > 0)``."""
-    delta[a <= 0] = 0
+    delta *= a > 0
 
 
 def softmax_backward(a, delta):

@@ -1,4 +1,4 @@
-"""The ``vecnet`` command line: ``vecnet demo`` and friends."""
+"""The ``vecnet`` command line: ``vecnet demo``, ``vecnet train``, ``vecnet predict``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ def build_parser():
     demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     demo.add_argument("--every", type=int, default=100, help="print the loss every N epochs (default 100)")
     demo.set_defaults(func=_demo)
+
+    from .cli_train import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

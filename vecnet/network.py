@@ -294,6 +294,12 @@ class Network:
 
         return fit(self, X, y, **kwargs)
 
+    def save(self, path, *, metadata=None):
+        """Save the network to ``path`` (an ``.npz`` file, no pickle); see :func:`vecnet.io.save`."""
+        from .io import save
+
+        save(self, path, metadata=metadata)
+
     def __repr__(self):
         return (f"Network(sizes={self.sizes}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r}, loss={self.loss!r}, "

@@ -1,0 +1,279 @@
+"""vecnet.save / vecnet.load: round trips, refusal of bad files, atomic writes."""
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import vecnet
+from vecnet import MLPClassifier, MLPRegressor, Network
+from vecnet.io import FORMAT_VERSION, MAGIC, ModelFormatError, read_header
+
+
+def data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+
+
+def fitted(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vecnet.ConvergenceWarning)
+        return est.fit(X, y)
+
+
+# -- round trips ---------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_network_round_trip_is_exact(tmp_path, dtype):
+    net = Network([3, 5, 2], activation="tanh", output_activation="softmax", loss="cce", seed=1,
+                  dtype=dtype)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    back = vecnet.load(path)
+    assert isinstance(back, Network) and back.sizes == [3, 5, 2] and back.dtype == dtype
+    assert (back.activation, back.output_activation, back.loss) == ("tanh", "softmax", "cce")
+    np.testing.assert_array_equal(back.theta, net.theta)
+    X, _ = data()
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("labels", [None, ["no", "yes", "maybe"]])
+def test_classifier_round_trip_gives_identical_predictions(tmp_path, labels):
+    X, y = data()
+    y = y if labels is None else np.array(labels)[y]
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(8, 4), max_iter=20, random_state=0), X, y)
+    path = tmp_path / "clf.npz"
+    vecnet.save(clf, path)
+    back = vecnet.load(path)
+    assert type(back) is MLPClassifier and back.get_params() == clf.get_params()
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.loss_curve_ == clf.loss_curve_ and back.n_iter_ == clf.n_iter_
+    assert back.n_features_in_ == 3 and back.best_loss_ == clf.best_loss_
+
+
+def test_regressor_round_trip_and_training_continues(tmp_path):
+    X, _ = data()
+    Y = np.column_stack([X[:, 0] * 2, X[:, 1] - X[:, 2]])
+    reg = fitted(MLPRegressor(max_iter=10, random_state=0, dtype="float32"), X, Y)
+    reg.save(tmp_path / "reg.npz")
+    back = vecnet.load(tmp_path / "reg.npz")
+    np.testing.assert_array_equal(back.predict(X), reg.predict(X))
+    assert back.net_.dtype == np.float32 and back.n_outputs_ == 2
+    back.partial_fit(X, Y)
+    assert back.n_iter_ == reg.n_iter_ + 1
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_training_resumed_after_loading_is_training_never_interrupted(tmp_path, solver):
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(6,), solver=solver, max_iter=4, random_state=0), X, y)
+    clf.save(tmp_path / "m.npz")
+    back = vecnet.load(tmp_path / "m.npz")
+    for model in (clf, back):
+        model.partial_fit(X, y)
+        model.partial_fit(X, y)
+    np.testing.assert_array_equal(back.net_.theta, clf.net_.theta)
+    assert back.loss_curve_ == clf.loss_curve_
+
+
+def test_the_file_is_an_npz_readable_without_pickle_with_a_json_header(tmp_path):
+    X, y = data()
+    clf = fitted(MLPClassifier(max_iter=2, random_state=0), X, y)
+    vecnet.save(clf, tmp_path / "m.npz", metadata={"note": "hello"})
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        assert sorted(z.files) == ["classes", "header", "optimizer_memory", "optimizer_steps", "theta"]
+        assert z["optimizer_steps"][0] == 2 * 1  # two epochs of one batch (60 samples <= 200)
+        header = json.loads(z["header"].tobytes().decode("utf-8"))
+    assert header["magic"] == MAGIC and header["format_version"] == FORMAT_VERSION
+    assert header["kind"] == "MLPClassifier" and header["network"]["sizes"] == [3, 100, 3]
+    assert read_header(tmp_path / "m.npz")["metadata"] == {"note": "hello"}
+
+
+# -- refusals -------------------------------------------------------------------------------
+def write_npz(path, header, **arrays):
+    """An .npz laid out like a model, with a header we choose."""
+    raw = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8) if isinstance(header, dict) else header
+    np.savez(path, header=raw, **arrays)
+
+
+def good_parts():
+    net = Network([2, 3, 1], seed=0)
+    header = {"magic": MAGIC, "format_version": FORMAT_VERSION, "kind": "Network",
+              "network": {"sizes": [2, 3, 1], "activation": "sigmoid", "output_activation": "sigmoid",
+                          "loss": "mse", "dtype": "float64"}}
+    return header, net.theta.copy()
+
+
+def test_the_hand_made_good_file_loads(tmp_path):
+    header, theta = good_parts()
+    write_npz(tmp_path / "ok.npz", header, theta=theta)
+    np.testing.assert_array_equal(vecnet.load(tmp_path / "ok.npz").theta, theta)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h, t: ({**h, "magic": "other"}, t), "wrong magic"),
+    (lambda h, t: ({**h, "format_version": FORMAT_VERSION + 1}, t), "newer than this vecnet"),
+    (lambda h, t: ({**h, "format_version": "1"}, t), "invalid format_version"),
+    (lambda h, t: (h, t[:-1]), "do not match the architecture"),
+    (lambda h, t: (h, t.astype(np.float32)), "do not match the architecture"),
+    (lambda h, t: (h, np.where(np.arange(t.size) == 3, np.nan, t)), "NaN or inf"),
+    (lambda h, t: ({**h, "network": {**h["network"], "sizes": [2, 0, 1]}}, t), "invalid layer sizes"),
+    (lambda h, t: ({**h, "network": {**h["network"], "activation": "swish"}}, t), "unknown activation"),
+    (lambda h, t: ({**h, "network": {**h["network"], "loss": "cce"}}, t), "invalid architecture"),
+    (lambda h, t: ({**h, "kind": "Pipeline"}, t), "unknown model kind"),
+    (lambda h, t: ({**h, "kind": "MLPRegressor"}, t), "parameters or fitted attributes are missing"),
+])
+def test_malformed_headers_and_weights_are_refused(tmp_path, change, message):
+    header, theta = change(*good_parts())
+    write_npz(tmp_path / "bad.npz", header, theta=theta)
+    with pytest.raises(ModelFormatError, match=message):
+        vecnet.load(tmp_path / "bad.npz")
+
+
+def test_model_format_error_is_a_value_error():
+    assert issubclass(ModelFormatError, ValueError) and vecnet.ModelFormatError is ModelFormatError
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not an .npz archive"),
+    (b"x,y\n1,2\n", "not an .npz archive"),
+    (b"PK\x03\x04garbage", "not a vecnet model file"),
+])
+def test_files_that_are_not_archives_are_refused(tmp_path, content, message):
+    (tmp_path / "m.npz").write_bytes(content)
+    with pytest.raises(ModelFormatError, match=message):
+        vecnet.load(tmp_path / "m.npz")
+
+
+def test_a_single_npy_array_and_a_header_that_is_not_json_are_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ModelFormatError, match="not an .npz archive"):
+        vecnet.load(tmp_path / "a.npy")
+    _, theta = good_parts()
+    write_npz(tmp_path / "b.npz", np.frombuffer(b"{not json", dtype=np.uint8), theta=theta)
+    with pytest.raises(ModelFormatError, match="not valid JSON"):
+        vecnet.load(tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", theta=theta)
+    with pytest.raises(ModelFormatError, match="no header"):
+        vecnet.load(tmp_path / "c.npz")
+
+
+def test_object_arrays_are_refused_without_unpickling(tmp_path):
+    header, theta = good_parts()
+    write_npz(tmp_path / "p.npz", header, theta=theta, extra=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelFormatError, match="damaged|pickle"):
+        vecnet.load(tmp_path / "p.npz")
+
+
+@pytest.mark.parametrize("memory, steps, message", [
+    (np.zeros((2, 13)), np.array([3]), None),                        # valid: loads
+    (np.zeros((2, 12)), np.array([3]), "optimizer state does not match"),
+    (np.zeros((2, 13)), None, "optimizer state does not match"),
+    (np.full((2, 13), np.nan), np.array([3]), "optimizer state contains NaN"),
+])
+def test_the_optional_optimizer_state_is_checked(tmp_path, memory, steps, message):
+    header, theta = good_parts()                                     # 13 parameters
+    extra = {"optimizer_memory": memory} | ({} if steps is None else {"optimizer_steps": steps})
+    write_npz(tmp_path / "o.npz", header, theta=theta, **extra)
+    if message is None:
+        state = vecnet.load(tmp_path / "o.npz")._engine_state
+        assert state.steps[0] == 3 and state.memory.shape == (2, 13)
+        return
+    with pytest.raises(ModelFormatError, match=message):
+        vecnet.load(tmp_path / "o.npz")
+
+
+def test_unexpected_arrays_are_refused(tmp_path):
+    header, theta = good_parts()
+    write_npz(tmp_path / "e.npz", header, theta=theta, extra=np.zeros(2))
+    with pytest.raises(ModelFormatError, match="expected the arrays"):
+        vecnet.load(tmp_path / "e.npz")
+
+
+def test_every_truncation_of_a_model_file_is_refused(tmp_path):
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, y)
+    vecnet.save(clf, tmp_path / "full.npz")
+    whole = (tmp_path / "full.npz").read_bytes()
+    for cut in range(0, len(whole), max(1, len(whole) // 60)):
+        (tmp_path / "cut.npz").write_bytes(whole[:cut])
+        with pytest.raises(ModelFormatError):
+            vecnet.load(tmp_path / "cut.npz")
+
+
+def test_classifier_with_classes_that_do_not_fit_the_outputs_is_refused(tmp_path):
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, y)
+    vecnet.save(clf, tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as z:
+        parts = {k: z[k] for k in z.files}
+    np.savez(tmp_path / "m.npz", **{**parts, "classes": np.arange(5)})
+    with pytest.raises(ModelFormatError, match="5 classes do not match 3 outputs"):
+        vecnet.load(tmp_path / "m.npz")
+
+
+def test_saving_into_a_missing_directory_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="the directory .*nowhere does not exist"):
+        Network([2, 2, 1], seed=0).save(tmp_path / "nowhere" / "m.npz")
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        vecnet.load(tmp_path / "nothing.npz")
+
+
+def test_saving_refuses_unfitted_estimators_and_non_finite_weights(tmp_path):
+    with pytest.raises(vecnet.NotFittedError):
+        vecnet.save(MLPRegressor(), tmp_path / "m.npz")
+    net = Network([2, 2, 1], seed=0)
+    net.theta[0] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        net.save(tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# -- atomic writes ----------------------------------------------------------------------------
+@pytest.fixture
+def saved_before(tmp_path):
+    """A directory holding one saved network; returns (path, its bytes)."""
+    path = tmp_path / "model.npz"
+    Network([2, 2, 1], seed=0).save(path)
+    return path, path.read_bytes()
+
+
+def test_a_save_failing_while_writing_keeps_the_old_file_and_leaves_no_temporary(saved_before, monkeypatch):
+    path, before = saved_before
+
+    def half_written(f, **arrays):
+        f.write(b"PK\x03\x04 half of an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(vecnet.io.np, "savez", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        Network([2, 3, 1], seed=1).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["model.npz"]
+
+
+def test_a_save_failing_at_the_rename_keeps_the_old_file_and_leaves_no_temporary(saved_before, monkeypatch):
+    path, before = saved_before
+
+    def no_rename(src, dst):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(vecnet.io.os, "replace", no_rename)
+    with pytest.raises(OSError, match="rename failed"):
+        Network([2, 3, 1], seed=1).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["model.npz"]
+
+
+def test_a_successful_save_replaces_the_old_file(saved_before):
+    path, _ = saved_before
+    Network([2, 3, 1], seed=1).save(path)
+    assert vecnet.load(path).sizes == [2, 3, 1]
+    assert os.listdir(path.parent) == ["model.npz"]

@@ -1,0 +1,200 @@
+"""What a scikit-learn style estimator needs, without scikit-learn.
+
+- :class:`EstimatorBase`: ``get_params`` / ``set_params`` read from the
+  ``__init__`` signature, a ``repr`` showing the non-default parameters, and
+  ``__sklearn_tags__`` (which imports scikit-learn only when scikit-learn itself
+  asks for the tags).
+- :func:`check_features` and :func:`check_target`: input checks whose messages
+  follow scikit-learn's wording, so tools written for scikit-learn recognise them.
+- :class:`NotFittedError`, :class:`ConvergenceWarning`, :class:`DataConversionWarning`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from functools import cache
+
+import numpy as np
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before :meth:`fit`; a ``ValueError`` and an ``AttributeError``."""
+
+
+@cache
+def _with_sklearn_error(sklearn_error):
+    """A :class:`NotFittedError` that is also scikit-learn's, for code that catches that one."""
+    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
+
+
+def not_fitted_error(message):
+    """:class:`NotFittedError` with ``message``; also scikit-learn's when scikit-learn is loaded."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")   # never imported from here
+    if sklearn_exceptions is None:
+        return NotFittedError(message)
+    return _with_sklearn_error(sklearn_exceptions.NotFittedError)(message)
+
+
+class ConvergenceWarning(UserWarning):
+    """Training stopped at ``max_iter`` before the loss stopped improving."""
+
+
+class DataConversionWarning(UserWarning):
+    """The input was converted: a column vector ``y`` of shape (n, 1) was raveled."""
+
+
+class EstimatorBase:
+    """Parameters from the ``__init__`` signature, as scikit-learn's ``BaseEstimator``.
+
+    ``__init__`` of a subclass stores each argument unchanged under its own name
+    and does nothing else; validation happens in ``fit``.
+    """
+
+    _estimator_type = None
+
+    @classmethod
+    def _param_names(cls):
+        """Names of the ``__init__`` parameters, sorted."""
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def get_params(self, deep=True):
+        """The estimator's parameters.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn compatibility; vecnet estimators hold no
+            sub-estimators.
+
+        Returns
+        -------
+        dict
+            Parameter name -> value.
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set parameters by name; returns ``self``. Unknown names raise ``ValueError``."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
+                                 f"Valid parameters are: {valid!r}.")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for name, value in self.get_params().items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = value is default
+            if not same:
+                try:
+                    same = bool(value == default) and type(value) is type(default)
+                except (ValueError, TypeError):   # e.g. arrays, ambiguous truth value
+                    same = False
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_is_fitted__(self):
+        """Whether :meth:`fit` has run (scikit-learn's ``check_is_fitted`` asks this)."""
+        return hasattr(self, "net_")
+
+    def _check_fitted(self):
+        if not self.__sklearn_is_fitted__():
+            raise not_fitted_error(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                                 "with appropriate arguments before using this estimator.")
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags; only scikit-learn calls this, so it may import it."""
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True),
+                    input_tags=InputTags())
+        if self._estimator_type == "classifier":
+            tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        else:
+            tags.regressor_tags = RegressorTags()
+            tags.target_tags.multi_output = True
+        return tags
+
+
+def _as_float(a, name, dtype):
+    """``a`` as a float array of ``dtype``, with scikit-learn's wording for what cannot be."""
+    if a is None:
+        raise ValueError(f"Expected array-like (array or non-string sequence), got None for {name}")
+    if hasattr(a, "tocsr") or hasattr(a, "todense"):
+        raise TypeError(f"Sparse data was passed for {name}, but vecnet needs dense data; "
+                        f"convert it with {name}.toarray()")
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:   # ragged lists and the like
+        raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Complex data not supported in {name}")
+    if arr.dtype.kind not in "fiub":
+        try:
+            arr = arr.astype(np.float64)
+        except TypeError as exc:
+            raise TypeError(f"{name} must be numeric: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{name} must be numeric: {exc}") from None
+    return arr.astype(dtype, copy=False)
+
+
+def check_features(X, dtype, n_features=None, estimator="estimator"):
+    """``X`` as a finite 2-D array (n_samples, n_features) of ``dtype``.
+
+    ``n_features`` given, a different width is refused in scikit-learn's words.
+    """
+    arr = _as_float(X, "X", dtype)
+    if arr.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {arr.ndim}D array instead (shape {arr.shape}). "
+                         "Reshape your data with X.reshape(-1, 1) if it has a single feature or "
+                         "X.reshape(1, -1) if it contains a single sample.")
+    if arr.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 "
+                         "is required.")
+    if arr.shape[1] < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 "
+                         "is required.")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
+                         f"{n_features} features as input.")
+    if not np.isfinite(arr).all():
+        raise ValueError("Input X contains NaN or infinity.")
+    return arr
+
+
+def check_target(y, n_samples):
+    """``y`` as an array of ``n_samples`` rows (labels or numbers kept as given)."""
+    if y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    if hasattr(y, "tocsr") or hasattr(y, "todense"):
+        raise TypeError("Sparse data was passed for y, but vecnet needs a dense y")
+    arr = np.asarray(y)
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise ValueError(f"y should be a 1d array or a 2d array of shape (n_samples, n_outputs), "
+                         f"got an array of shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{n_samples}, {arr.shape[0]}]")
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        raise ValueError("Input y contains NaN or infinity.")
+    return arr
+
+
+def check_random_state(random_state):
+    """An int seed or a :class:`numpy.random.Generator` from ``random_state``."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state))
+    raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
