@@ -101,6 +101,16 @@ def _warm_up(net, X, Y, optimizer):
     return time.perf_counter() - t0
 
 
+def _checkpoint(net, state):
+    """Copies of the weights and the optimizer state, to put back after an interruption."""
+    return net.theta.copy(), state.memory.copy(), state.steps.copy()
+
+
+def _restore(net, state, checkpoint):
+    """Put back what :func:`_checkpoint` copied."""
+    net.theta[...], state.memory[...], state.steps[...] = checkpoint
+
+
 def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rng):
     """One epoch over ``rows`` block by block (blocks and rows within them shuffled with ``rng``).
 
@@ -212,6 +222,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         Each is called as ``callback(epoch, logs)`` after every epoch, ``logs`` a
         dict with ``loss``, ``time`` and, with validation, ``val_loss`` and
         ``val_<metric>``; one returning True stops training.
+        A ``KeyboardInterrupt``, raised in a callback or while an epoch runs,
+        propagates with the network holding the weights (and optimizer state)
+        of the last completed epoch: usable, saveable, and ready to train on.
     verbose : bool, default False
         Report every epoch: a tqdm progress bar when tqdm is installed
         (``pip install "vecnet[progress]"``), else one printed line per epoch.
@@ -274,14 +287,19 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         while done < epochs:
             count = min(chunk, epochs - done)
             t0 = time.perf_counter()
-            # overflow is caught by the engines' finiteness checks (DivergenceWarning)
-            with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-                if streamed:
-                    losses = _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer,
-                                             state, rng)
-                else:
-                    losses = run(net, *data, _orders(n, count, rng), count, batch_size,
-                                 optimizer, state)
+            checkpoint = _checkpoint(net, state)
+            try:
+                # overflow is caught by the engines' finiteness checks (DivergenceWarning)
+                with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+                    if streamed:
+                        losses = _streamed_epoch(run, net, rows, block_rows, batch_size,
+                                                 optimizer, state, rng)
+                    else:
+                        losses = run(net, *data, _orders(n, count, rng), count, batch_size,
+                                     optimizer, state)
+            except KeyboardInterrupt:
+                _restore(net, state, checkpoint)  # the weights of the last completed epoch
+                raise
             elapsed = time.perf_counter() - t0
             history.loss.extend(losses)
             history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
