@@ -84,6 +84,20 @@ def metric_name(loss):
     return metric_for(loss).name
 
 
+def score(loss, Y, A):
+    """The metric of ``loss`` for targets ``Y`` and outputs ``A``, both (n_samples, n_outputs)."""
+    metric = metric_for(loss)
+    metric.update(Y, A)
+    return metric.result()
+
+
+def r2_score(Y, P):
+    """R^2 of predictions ``P`` for targets ``Y`` (1-D or 2-D), averaged over outputs (see :class:`R2`)."""
+    P = np.asarray(P, dtype=np.float64)
+    P = P.reshape(P.shape[0], -1)
+    return score("mse", np.asarray(Y, dtype=np.float64).reshape(P.shape), P)
+
+
 def evaluate(net, rows, block_rows):
     """Loss and metric of ``net`` on :class:`vecnet.datasource.Rows` ``rows``.
 

@@ -1,0 +1,282 @@
+"""The training shared by :class:`vecnet.MLPClassifier` and :class:`vecnet.MLPRegressor`.
+
+They follow scikit-learn's conventions (``__init__`` stores parameters only;
+``fit`` returns ``self``; fitted attributes end with ``_``) and its
+``MLPClassifier`` / ``MLPRegressor`` parameter names and defaults, so the same
+settings mean the same network, but they need only numpy and numba: training runs
+through :func:`vecnet.fit` on a :class:`vecnet.Network` kept in ``net_``.
+
+How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
+
+- ``alpha`` (scikit-learn adds ``alpha * W / n`` to the gradient) becomes the
+  optimizer's ``l2 = alpha / n`` for the classifier (cross-entropy has the same
+  scale in both). For the regressor vecnet's ``mse`` is ``mean((y - p)**2)``,
+  whose gradient is ``2 / n_outputs`` times scikit-learn's squared loss
+  ``mean((y - p)**2) / 2`` summed over outputs; ``l2`` and (for ``"sgd"``)
+  the learning rate are scaled by that factor, so both solvers take the same
+  steps as scikit-learn's.
+- ``learning_rate="invscaling"`` uses vecnet's schedule, ``lr / (t + 1) ** power_t``
+  with ``t`` counting updates; scikit-learn counts samples seen, updated once an
+  epoch. ``"adaptive"`` is not offered.
+- ``loss_curve_`` holds each epoch's training loss in scikit-learn's units
+  (half the mse for the regressor), without the L2 term.
+- Weights start from Glorot-uniform draws with zero biases (scikit-learn also
+  draws its biases); ``random_state`` seeds those draws, the shuffling and the
+  validation split.
+- Convergence follows scikit-learn: training stops once the loss (or, with
+  ``early_stopping``, the validation score) has not improved by ``tol`` for more
+  than ``n_iter_no_change`` epochs; with ``early_stopping`` the best weights seen
+  are restored. Reaching ``max_iter`` first warns with :class:`ConvergenceWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._estimator_base import (
+    ConvergenceWarning,
+    EstimatorBase,
+    check_features,
+    check_random_state,
+)
+from ._validation import check_positive_int
+from .engines import ENGINES
+from .metrics import score as metric_score
+from .network import Network
+from .optimizers import SGD, Adam
+from .training import fit as _fit_network
+
+ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
+                      "identity": "identity"}
+"""Hidden activations by scikit-learn name (``"logistic"``) or vecnet name."""
+
+OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
+                             "verbose"})
+"""Options of :func:`vecnet.fit` that the estimators' parameters set."""
+
+FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
+                "validation_scores_", "best_validation_score_")
+"""The plain (JSON) fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
+
+
+class _BaseMLP(EstimatorBase):
+    """Shared parameters and training of the two estimators; see their docstrings."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, engine="auto", dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.engine = engine
+        self.dtype = dtype
+
+    # -- subclass hooks -----------------------------------------------------------
+    _output = None   # (output activation, loss) chosen from the number of outputs
+
+    def _loss_scale(self, n_outputs):
+        """vecnet's loss gradient over scikit-learn's (1 for cross-entropy)."""
+        return 1.0
+
+    # -- checks -------------------------------------------------------------------
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+        return [check_positive_int(s, "hidden_layer_sizes entries") for s in sizes]
+
+    def _validate_params(self):
+        """Refuse a bad parameter with a message naming it; return the checked dtype."""
+        if ACTIVATION_ALIASES.get(self.activation) is None:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATION_ALIASES)}, got {self.activation!r}")
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if self.learning_rate not in ("constant", "invscaling"):
+            raise ValueError(f"learning_rate must be 'constant' or 'invscaling', got {self.learning_rate!r}")
+        if self.engine not in ENGINES or self.engine == "reference":
+            raise ValueError(f"engine must be one of 'auto', 'numpy', 'numba', got {self.engine!r}")
+        if not (self.batch_size == "auto" or isinstance(self.batch_size, (int, np.integer))
+                and not isinstance(self.batch_size, bool) and self.batch_size >= 1):
+            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        for name in ("alpha", "tol"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (isinstance(self.learning_rate_init, (int, float, np.number)) and self.learning_rate_init > 0):
+            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        self._hidden_sizes()
+        return dtype
+
+    def _optimizer(self, batch, n_outputs):
+        """The vecnet optimizer taking scikit-learn's steps for batches of ``batch`` samples."""
+        scale = self._loss_scale(n_outputs)
+        l2 = self.alpha * scale / batch
+        if self.solver == "adam":
+            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
+                        eps=self.epsilon, l2=l2)
+        return SGD(lr=self.learning_rate_init / scale, momentum=self.momentum,
+                   nesterov=bool(self.nesterovs_momentum) and self.momentum > 0, l2=l2,
+                   schedule=self.learning_rate, power_t=self.power_t)
+
+    # -- training -----------------------------------------------------------------
+    def _fit(self, X, y, *, incremental, classes=None, fit_params=None):
+        fit_params = dict(fit_params or {})
+        taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
+        if taken:
+            raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
+                            "(see get_params), not passed to fit")
+        user_callbacks = list(fit_params.pop("callbacks", ()))
+        dtype = self._validate_params()
+        reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
+        if not reset and np.dtype(dtype) != self.net_.dtype:
+            raise ValueError(f"dtype changed from {self.net_.dtype} to {dtype} since the last fit")
+        X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__)
+        Y = self._encode_target(y, X.shape[0], reset, classes).astype(dtype, copy=False)
+        rng = check_random_state(self.random_state)
+        if reset:
+            self._start(X.shape[1], Y.shape[1], dtype, rng)
+        elif not incremental:
+            self.net_._engine_state = None     # warm start: new optimizer memory, as scikit-learn
+        Xv = Yv = None
+        if self.early_stopping and not incremental:
+            X, Y, Xv, Yv = self._split(X, Y, rng)
+        n = X.shape[0]
+        batch = min(200, n) if self.batch_size == "auto" else int(self.batch_size)
+        if batch > n:
+            warnings.warn(f"batch_size={batch} is larger than the {n} training samples; using {n}",
+                          UserWarning, stacklevel=3)
+            batch = n
+        optimizer = self._optimizer(batch, Y.shape[1])
+        self._no_improvement_count = 0
+        self._best_theta = None
+        stopper = self._monitor(Xv, Yv, Y.shape[1])
+        epochs = 1 if incremental else self.max_iter
+        history = _fit_network(self.net_, X, Y, epochs=epochs, batch_size=batch, engine=self.engine,
+                               optimizer=optimizer, shuffle=bool(self.shuffle),
+                               seed=int(rng.integers(2**63)), callbacks=[stopper, *user_callbacks],
+                               verbose=bool(self.verbose), **fit_params)
+        self.engine_ = history.engine
+        if self._best_theta is not None:
+            self.net_.theta[...] = self._best_theta
+        self._best_theta = None
+        if not incremental and history.stopped is None and history.epochs == self.max_iter:
+            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _start(self, n_features, n_outputs, dtype, rng):
+        """Fresh network and fitted attributes."""
+        out_act, loss = self._output(n_outputs)
+        sizes = [n_features, *self._hidden_sizes(), n_outputs]
+        self.net_ = Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
+                            output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
+        self.n_features_in_ = n_features
+        self.n_outputs_ = n_outputs
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _split(self, X, Y, rng):
+        """Hold out ``validation_fraction`` of the samples, at least one each side."""
+        n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(f"early_stopping needs at least 2 samples to hold out a validation set, "
+                             f"got {n}")
+        order = rng.permutation(n)
+        val, train = order[:n_val], order[n_val:]
+        return X[train], Y[train], X[val], Y[val]
+
+    def _monitor(self, Xv, Yv, n_outputs):
+        """The per-epoch callback: record the loss, apply scikit-learn's stopping rule."""
+        report = 0.5 if self._output(n_outputs)[1] == "mse" else 1.0   # scikit-learn's units
+
+        def callback(epoch, logs):
+            self.n_iter_ += 1
+            self.loss_curve_.append(float(logs["loss"]) * report)
+            if Xv is not None:
+                score = metric_score(self.net_.loss, Yv, self.net_.forward(Xv))
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:.6f}")
+                self._no_improvement_count = (self._no_improvement_count + 1
+                                              if score < self.best_validation_score_ + self.tol else 0)
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    self._best_theta = self.net_.theta.copy()
+            else:
+                last = self.loss_curve_[-1]
+                best = np.inf if self.best_loss_ is None else self.best_loss_  # None: early_stopping
+                self._no_improvement_count = (self._no_improvement_count + 1
+                                              if last > best - self.tol else 0)
+                self.best_loss_ = min(best, last)
+            return self._no_improvement_count > self.n_iter_no_change
+
+        return callback
+
+    def _forward(self, X):
+        """Network outputs (n_samples, n_outputs) for validated ``X``."""
+        self._check_fitted()
+        X = check_features(X, self.net_.dtype, self.n_features_in_, type(self).__name__)
+        return self.net_.forward(X).astype(np.float64, copy=False)
+
+    # -- public API -----------------------------------------------------------------
+    def fit(self, X, y, **fit_params):
+        """Train on ``X`` and ``y`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        **fit_params
+            Further options of :func:`vecnet.fit`, passed on; ``callbacks`` run after
+            the estimator's own stopping rule each epoch. The options the estimator's
+            parameters set (epochs, batch size, optimizer, engine, shuffling, seed,
+            verbosity) cannot be passed here.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False, fit_params=fit_params)
+
+    def save(self, path):
+        """Save the fitted estimator to ``path``; see :func:`vecnet.io.save`."""
+        from .io import save
+
+        save(self, path)
