@@ -98,7 +98,7 @@ def _backprop(code, A, D, o, n):
             D[j] *= A[j] * (1.0 - A[j])
     elif code == TANH:
         for j in range(o, o + n):
-            D[j] *= 1.0 - A[j] ** 2
+            D[j] *= 1.0 - A[j] * A[j]
     elif code == RELU:
         for j in range(o, o + n):
             if A[j] <= 0.0:
@@ -176,7 +176,8 @@ def _output_delta(loss, act, A, o, Z, Y, order, start, D, m, k):
         value = 0.0
         for j in range(k):
             a = A[o + z + j]
-            value += (Y[r, j] - a) ** 2
+            err = Y[r, j] - a
+            value += err * err
             D[o + z + j] = (a - Y[r, j]) * scale
         total += value / k
         _backprop(act, A, D, o + z, k)
@@ -277,32 +278,52 @@ def _all_finite(x):
     return True
 
 
+@njit(**HOT_OPTIONS)
+def _step(theta, lay, offs, cfg, hyper, X, Y, order, start, m, state, steps, A, D, Z, WT, grad):
+    """One batch: rows ``order[start:start + m]`` forward, loss, backward, update; return the loss sum.
+
+    The update is skipped when the loss is not finite.
+    """
+    n_layers = lay.shape[0]
+    n_in = lay[0, 0]
+    for s in range(m):
+        r = order[start + s]
+        for i in range(n_in):
+            A[s * n_in + i] = X[r, i]
+    _forward(theta, lay, offs, A, Z, m)
+    value = _output_delta(cfg[0], lay[n_layers - 1, 4], A, offs[n_layers], Z, Y, order, start, D, m,
+                          lay[n_layers - 1, 1])
+    if math.isfinite(value):
+        _backward(theta, lay, offs, A, D, WT, grad, m, hyper[5])
+        _update(theta, grad, cfg, hyper, state, steps)
+    return value
+
+
 @njit(**dict(HOT_OPTIONS, inline="never"))
 def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, losses,
            A, D, Z, WT, grad, saved):
-    """The epoch loop of :func:`train_epochs`, given its workspace."""
-    n_layers = lay.shape[0]
-    n, n_in, n_out = U(X.shape[0]), lay[0, 0], lay[n_layers - 1, 1]
+    """The epoch loop of :func:`train_epochs`, given its workspace.
+
+    :func:`_step` is inlined twice: once with ``m = 1`` known to the compiler,
+    which folds every loop over the batch away (per-sample SGD), once general.
+    """
+    n = U(X.shape[0])
     batch = min(U(cfg[1]), n)
-    loss, act_out, l2 = cfg[0], lay[n_layers - 1, 4], hyper[5]
     for e in range(epochs):
         _copy(saved, theta)
         order = orders[e % orders.shape[0]]
         total = 0.0
         for start in range(U(0), n, batch):
-            m = min(batch, n - start)
-            for s in range(m):
-                r = order[start + s]
-                for i in range(n_in):
-                    A[s * n_in + i] = X[r, i]
-            _forward(theta, lay, offs, A, Z, m)
-            value = _output_delta(loss, act_out, A, offs[n_layers], Z, Y, order, start, D, m, n_out)
+            if batch == U(1):
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, order, start, U(1), state, steps,
+                              A, D, Z, WT, grad)
+            else:
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, order, start, min(batch, n - start),
+                              state, steps, A, D, Z, WT, grad)
             if not math.isfinite(value):
                 _copy(theta, saved)
                 return e
             total += value
-            _backward(theta, lay, offs, A, D, WT, grad, m, l2)
-            _update(theta, grad, cfg, hyper, state, steps)
         if not _all_finite(theta):
             _copy(theta, saved)
             return e
