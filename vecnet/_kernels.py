@@ -134,16 +134,16 @@ def _forward(theta, lay, offs, A, Z, m):
 
 
 @njit(**HOT_OPTIONS)
-def _output_delta(loss, act, A, o, Z, Y, order, start, D, m, k):
+def _output_delta(loss, act, A, o, Z, Y, orders, oi, start, D, m, k):
     """Sum over the batch of the per-sample loss; ``D = dL/dZ`` of the batch-mean loss.
 
-    The batch's outputs are ``A[o + s*k + j]``, its targets ``Y[order[start + s], j]``.
+    The batch's outputs are ``A[o + s*k + j]``, its targets ``Y[orders[oi, start + s], j]``.
     """
     total = 0.0
     if loss == CCE:
         scale = 1.0 / m
         for s in range(m):
-            r = order[start + s]
+            r = orders[oi, start + s]
             z = s * k
             zmax = Z[z]
             for j in range(U(1), k):
@@ -160,7 +160,7 @@ def _output_delta(loss, act, A, o, Z, Y, order, start, D, m, k):
     if loss == BCE:
         scale = 1.0 / (m * k)
         for s in range(m):
-            r = order[start + s]
+            r = orders[oi, start + s]
             z = s * k
             value = 0.0
             for j in range(k):
@@ -171,7 +171,7 @@ def _output_delta(loss, act, A, o, Z, Y, order, start, D, m, k):
         return total
     scale = 2.0 / (m * k)
     for s in range(m):
-        r = order[start + s]
+        r = orders[oi, start + s]
         z = s * k
         value = 0.0
         for j in range(k):
@@ -279,20 +279,20 @@ def _all_finite(x):
 
 
 @njit(**HOT_OPTIONS)
-def _step(theta, lay, offs, cfg, hyper, X, Y, order, start, m, state, steps, A, D, Z, WT, grad):
-    """One batch: rows ``order[start:start + m]`` forward, loss, backward, update; return the loss sum.
+def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps, A, D, Z, WT, grad):
+    """One batch: rows ``orders[o, start:start + m]`` forward, loss, backward, update; return the loss sum.
 
     The update is skipped when the loss is not finite.
     """
     n_layers = lay.shape[0]
     n_in = lay[0, 0]
     for s in range(m):
-        r = order[start + s]
+        r = orders[o, start + s]
         for i in range(n_in):
             A[s * n_in + i] = X[r, i]
     _forward(theta, lay, offs, A, Z, m)
-    value = _output_delta(cfg[0], lay[n_layers - 1, 4], A, offs[n_layers], Z, Y, order, start, D, m,
-                          lay[n_layers - 1, 1])
+    value = _output_delta(cfg[0], lay[n_layers - 1, 4], A, offs[n_layers], Z, Y, orders, o, start, D,
+                          m, lay[n_layers - 1, 1])
     if math.isfinite(value):
         _backward(theta, lay, offs, A, D, WT, grad, m, hyper[5])
         _update(theta, grad, cfg, hyper, state, steps)
@@ -309,17 +309,18 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
     """
     n = U(X.shape[0])
     batch = min(U(cfg[1]), n)
+    n_orders = orders.shape[0]
     for e in range(epochs):
         _copy(saved, theta)
-        order = orders[e % orders.shape[0]]
+        o = e % n_orders if n_orders > 1 else 0
         total = 0.0
         for start in range(U(0), n, batch):
             if batch == U(1):
-                value = _step(theta, lay, offs, cfg, hyper, X, Y, order, start, U(1), state, steps,
-                              A, D, Z, WT, grad)
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, U(1), state,
+                              steps, A, D, Z, WT, grad)
             else:
-                value = _step(theta, lay, offs, cfg, hyper, X, Y, order, start, min(batch, n - start),
-                              state, steps, A, D, Z, WT, grad)
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start,
+                              min(batch, n - start), state, steps, A, D, Z, WT, grad)
             if not math.isfinite(value):
                 _copy(theta, saved)
                 return e

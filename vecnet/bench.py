@@ -3,9 +3,10 @@
 A :class:`Workload` is one training job (network, data, batching, epochs);
 :data:`WORKLOADS` is the default matrix and :data:`QUICK` a smaller one. Each
 engine trains the same network from the same initial weights on the same data;
-the time reported is the best of a few runs, after a warm-up run on a slice of
-the data, so the Numba JIT compile (or cache load) is never in it; it is
-reported apart (:func:`compile_time`).
+the time reported is the best of a few rounds taken in turn across the engines
+(:func:`time_runs`), after a warm-up run on a slice of the data, so the Numba
+JIT compile (or cache load) is never in it; it is reported apart
+(:func:`compile_time`).
 
 The pytest-benchmark suites in ``benchmarks/`` use the same workloads and
 runners, so the two never disagree about what is measured.
@@ -98,6 +99,8 @@ class Workload:
             return X.astype(self.dtype), y[:, None].astype(self.dtype)
         X, y = synthetic(self.n_samples, n_features=self.sizes[0], n_outputs=self.sizes[-1],
                          seed=seed, dtype=self.dtype)
+        if self.sizes[0] != 2:
+            X /= 10  # unit variance (the 2-feature sets keep the article's scale)
         Y = y.reshape(self.n_samples, -1)
         if self.loss == "cce":
             Y = np.eye(self.sizes[-1], dtype=self.dtype)[Y.argmax(axis=1)]
@@ -124,7 +127,8 @@ WIDE = Workload("wide", (784, 256, 128, 10), 6_000, 128, activation="relu",
                 output_activation="softmax", loss="cce", lr=0.01,
                 engines=("numpy", "numpy-hand", "numba"))
 
-WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, WIDE, replace(WIDE, dtype="float32"))
+WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, WIDE,
+             replace(WIDE, name="wide-f32", dtype="float32"))
 """The default matrix of ``vecnet bench`` (about half a minute here)."""
 
 QUICK = (replace(ARTICLE, epochs=200), replace(SGD_10K, n_samples=2_000),
@@ -201,25 +205,34 @@ def runner(engine):
     return _engine_runner(engine)
 
 
-def time_run(w, engine, min_time=0.2, repeat=3, data=None):
-    """Best seconds of ``repeat`` runs (fewer once ``min_time`` is spent) of ``w`` with ``engine``.
+def time_runs(w, engines, repeat=5, budget=1.0, data=None, progress=None):
+    """Best seconds of up to ``repeat`` runs of ``w`` with each of ``engines``: ``{engine: seconds}``.
 
-    A warm-up run on the first samples for one epoch comes first, so the JIT
-    compile or cache load is not timed. ``data`` is ``(X, Y)`` to reuse.
+    Each engine first runs once on the first 64 samples for one epoch (the JIT
+    compile or cache load is not timed); then the timed runs go round the
+    engines in turn, so that a machine whose load changes slows them alike. An
+    engine stops being repeated once its runs have taken ``budget`` seconds.
+    ``data`` is ``(X, Y)`` to reuse; ``progress(engine)`` is called before each run.
     """
-    run = runner(engine)
     X, Y = w.data() if data is None else data
     start_net = w.network()
-    run(w, start_net.copy(), X, Y, epochs=1, n=min(len(X), 64))
-    best, spent = float("inf"), 0.0
+    runs = {e: runner(e) for e in engines}
+    for run in runs.values():
+        run(w, start_net.copy(), X, Y, epochs=1, n=min(len(X), 64))
+    best = {e: float("inf") for e in engines}
+    spent = {e: 0.0 for e in engines}
     for _ in range(repeat):
-        net = start_net.copy()
-        t0 = time.perf_counter()
-        run(w, net, X, Y)
-        elapsed = time.perf_counter() - t0
-        best, spent = min(best, elapsed), spent + elapsed
-        if spent >= min_time:
-            break
+        for engine, run in runs.items():
+            if spent[engine] >= budget:
+                continue
+            if progress:
+                progress(engine)
+            net = start_net.copy()
+            t0 = time.perf_counter()
+            run(w, net, X, Y)
+            elapsed = time.perf_counter() - t0
+            best[engine] = min(best[engine], elapsed)
+            spent[engine] += elapsed
     return best
 
 
@@ -275,27 +288,24 @@ def run_matrix(workloads, peers=False, progress=None):
     """
     from . import _peers
 
-    jobs = [(w, e) for w in workloads for e in w.engines + (_peers.PEERS if peers else ())]
     rows = []
-    data = {}
-    for i, (w, engine) in enumerate(jobs):
-        if progress:
-            progress(f"[{i + 1}/{len(jobs)}] {w.name}: {engine}")
-        row = {"workload": w.name, "label": w.label(), "engine": engine, "seconds": None,
-               "unit": "update" if w.per_update else "epoch", "per_unit": None,
-               "vs_loop": None, "vs_numpy": None, "note": ""}
-        missing = _peers.missing(engine)
-        if missing:
-            row["note"] = missing
-        else:
-            if w not in data:
-                data = {w: w.data()}
-            row["seconds"] = time_run(w, engine, data=data[w])
-            row["per_unit"] = row["seconds"] / (w.updates if w.per_update else w.epochs)
-            row["note"] = _peers.NOTES.get(engine, "")
-        rows.append(row)
+    total = sum(len(w.engines) + (len(_peers.PEERS) if peers else 0) for w in workloads)
+    for w in workloads:
+        engines = w.engines + (_peers.PEERS if peers else ())
+        notes = {e: _peers.missing(e) for e in engines}
+        present = [e for e in engines if not notes[e]]
+        done = len(rows)
+        times = time_runs(w, present, progress=progress and (
+            lambda e: progress(f"[{done + present.index(e) + 1}/{total}] {w.name}: {e}")))
+        for engine in engines:
+            seconds = times.get(engine)
+            rows.append({"workload": w.name, "label": w.label(), "engine": engine,
+                         "seconds": seconds, "unit": "update" if w.per_update else "epoch",
+                         "per_unit": seconds and seconds / (w.updates if w.per_update else w.epochs),
+                         "vs_loop": None, "vs_numpy": None,
+                         "note": notes[engine] or _peers.NOTES.get(engine, "")})
     for row in rows:
-        same = {r["engine"]: r["seconds"] for r in rows if r["workload"] == row["workload"]}
+        same = {r["engine"]: r["seconds"] for r in rows if r["label"] == row["label"]}
         if row["seconds"]:
             for key, base in (("vs_loop", "reference"), ("vs_numpy", "numpy")):
                 if same.get(base):
@@ -392,7 +402,7 @@ def main(args, out=print):
     out(format_table(rows))
     out("")
     out("x loop: speed-up against the per-scalar reference; x numpy: against the numpy engine. "
-        "Best of up to 3 runs after a warm-up.")
+        "Best of up to 5 rounds taken in turn (1 s per engine at most) after a warm-up.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "jit_seconds": jit, "rows": rows,
