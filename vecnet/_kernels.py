@@ -112,6 +112,38 @@ def _backprop(code, A, D, o, n):
 
 
 @njit(**HOT_OPTIONS)
+def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
+    """``Y[yo + j] += C[co + t*cstep] * X[xo + t*xstep + j]`` for ``t = 0, 1, ..., count - 1``, ``j < n``.
+
+    Four terms per pass over ``Y``, added in the same order as one at a time, so
+    each element of ``Y`` is loaded and stored once per four products.
+    """
+    one, four = U(1), U(4)
+    t = U(0)
+    while t + four <= count:
+        x0 = xo + t * xstep
+        x1 = x0 + xstep
+        x2 = x1 + xstep
+        x3 = x2 + xstep
+        c = co + t * cstep
+        c0, c1, c2, c3 = C[c], C[c + cstep], C[c + cstep + cstep], C[c + cstep + cstep + cstep]
+        for j in range(n):
+            v = Y[yo + j]
+            v += c0 * X[x0 + j]
+            v += c1 * X[x1 + j]
+            v += c2 * X[x2 + j]
+            v += c3 * X[x3 + j]
+            Y[yo + j] = v
+        t += four
+    while t < count:
+        x0 = xo + t * xstep
+        c0 = C[co + t * cstep]
+        for j in range(n):
+            Y[yo + j] += c0 * X[x0 + j]
+        t += one
+
+
+@njit(**HOT_OPTIONS)
 def _forward(theta, lay, offs, A, Z, m):
     """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``."""
     n_layers = lay.shape[0]
@@ -122,11 +154,7 @@ def _forward(theta, lay, offs, A, Z, m):
             y = offs[k + 1] + s * n_out
             for j in range(n_out):
                 A[y + j] = theta[bo + j]
-            for i in range(n_in):
-                a = A[x + i]
-                row = wo + i * n_out
-                for j in range(n_out):
-                    A[y + j] += a * theta[row + j]
+            _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
             if k == n_layers - 1:
                 for j in range(n_out):
                     Z[s * n_out + j] = A[y + j]
@@ -202,12 +230,7 @@ def _backward(theta, lay, offs, A, D, WT, grad, m, l2):
             for j in range(n_out):
                 grad[bo + j] += D[d + j]
         for i in range(n_in):
-            row = wo + i * n_out
-            for s in range(m):
-                a = A[src + s * n_in + i]
-                d = dk + s * n_out
-                for j in range(n_out):
-                    grad[row + j] += a * D[d + j]
+            _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
         if l2 != 0.0:
             for p in range(wo, bo):
                 grad[p] += l2 * theta[p]
@@ -221,11 +244,7 @@ def _backward(theta, lay, offs, A, D, WT, grad, m, l2):
                 d = dk + s * n_out
                 for i in range(n_in):
                     D[b + i] = 0.0
-                for j in range(n_out):
-                    dj = D[d + j]
-                    col = j * n_in
-                    for i in range(n_in):
-                        D[b + i] += dj * WT[col + i]
+                _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
                 _backprop(lay[k - 1, 4], A, D, b, n_in)
 
 
