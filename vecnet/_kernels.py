@@ -37,9 +37,14 @@ import numpy as np
 from numba import njit
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
-"""The one place the kernels' compile flags live: cached, no fastmath."""
+"""The one place the kernels' compile flags live: cached, no fastmath; division by
+zero gives inf/nan as in NumPy instead of raising (no exception paths in the loops)."""
 HOT_OPTIONS = dict(JIT_OPTIONS, _nrt=False, inline="always")
-"""The helpers of the epoch loop: no reference counting (they allocate nothing)."""
+"""The helpers of the epoch loop: no reference counting (they allocate nothing; with it,
+each array passed to a helper cost two atomic operations per call, most of a per-sample
+update), and inlined into the loop, so no call passes arrays field by field. Profiled:
+without the inlining a per-sample update costs about twice as much; with it, compiling
+from an empty cache takes 25-30 s instead of 10-15 s."""
 
 IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
 MSE, BCE, CCE = 0, 1, 2
