@@ -1,6 +1,7 @@
 """Activation functions: a registry of name -> :class:`Activation`.
 
-Each activation has a forward ``a = f(z)`` and an in-place backward that turns
+Each activation has a forward ``a = f(z)`` (``out=`` to write it in place,
+as the hidden layers of :meth:`vecnet.Network.forward` do) and an in-place backward that turns
 ``dL/da`` into ``dL/dz`` using the activation's *output* ``a`` (as scikit-learn
 does: ``delta *= a * (1 - a)`` for the sigmoid), so the backward pass never
 needs ``z``. Arrays are batches of shape (n_samples, n_units).
@@ -18,33 +19,40 @@ from typing import Callable
 import numpy as np
 
 
-def identity(z):
+def identity(z, out=None):
     """``z``."""
-    return z
+    if out is None or out is z:
+        return z
+    np.copyto(out, z)
+    return out
 
 
-def sigmoid(z):
+def sigmoid(z, out=None):
     """``1 / (1 + exp(-z))``, the original's formula; ``exp`` overflowing to inf gives exactly 0."""
     with np.errstate(over="ignore", under="ignore"):
-        return 1 / (1 + np.exp(-z))
+        e = np.negative(z, out=out)
+        np.exp(e, out=e)
+        e += 1
+        return np.reciprocal(e, out=e)
 
 
-def tanh(z):
+def tanh(z, out=None):
     """``tanh(z)``."""
-    return np.tanh(z)
+    return np.tanh(z, out=out)
 
 
-def relu(z):
+def relu(z, out=None):
     """``max(z, 0)``."""
-    return np.maximum(z, 0)
+    return np.maximum(z, 0, out=out)
 
 
-def softmax(z):
+def softmax(z, out=None):
     """``exp(z - max(z)) / sum(exp(z - max(z)))`` along each row.
 
     ``z - max(z)`` is <= 0, so ``exp`` can only underflow (to 0, harmlessly)."""
     with np.errstate(over="ignore", under="ignore"):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
+        e = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(e, out=e)
         e /= e.sum(axis=1, keepdims=True)
     return e
 

@@ -1,4 +1,4 @@
-"""The ``vecnet`` command line: ``vecnet demo``, ``vecnet train``, ``vecnet predict``."""
+"""The ``vecnet`` command line: ``demo``, ``bench``, ``train`` and ``predict``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ def _demo(args):
 
     run_demo(seed=args.seed, epochs=args.epochs, lr=args.lr, every=args.every)
     return 0
+
+
+def _bench(args):
+    from .bench import main
+
+    return main(args)
 
 
 def build_parser():
@@ -30,6 +36,19 @@ def build_parser():
     demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     demo.add_argument("--every", type=int, default=100, help="print the loss every N epochs (default 100)")
     demo.set_defaults(func=_demo)
+
+    bench = sub.add_parser(
+        "bench", help="time the engines side by side on a small matrix of workloads",
+        description="Train the same networks from the same weights with every engine and print, "
+                    "per workload, the time per update (per-sample SGD) or per epoch, and the "
+                    "speed-up against the per-scalar loop and against the NumPy engine. The JIT "
+                    "compile is kept out of the times and reported apart.")
+    bench.add_argument("--quick", action="store_true", help="a smaller matrix (under ten seconds)")
+    bench.add_argument("--peers", action="store_true",
+                       help="also time PyTorch (CPU) and scikit-learn's MLP where installed")
+    bench.add_argument("--json", metavar="PATH", help="save the results as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="save a bar chart (needs matplotlib)")
+    bench.set_defaults(func=_bench)
 
     from .cli_train import add_parsers
 

@@ -123,16 +123,31 @@ def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
 
 RUNNERS = {"numpy": run_numpy, "numba": run_numba, "reference": run_reference}
 
-# Crossover points for engine="auto", measured with `vecnet bench` (see README,
-# "Performance"): the compiled kernel wins while batches are small and layers
-# narrow; BLAS matrix products win on wide layers with large batches.
-AUTO_MAX_BATCH = 64
-AUTO_MAX_WIDTH = 128
+# engine="auto": the compiled kernel costs about the same per multiply-add at
+# any batch size, while the NumPy engine pays ~20-50 us of Python per batch and
+# then runs BLAS, which gets faster per multiply-add as the matrices grow. So
+# NumPy wins once batch x layer size is large enough. Measured one epoch each,
+# numpy against numba, on [w, w, w, 1] tanh/sigmoid/bce networks (2-core Xeon
+# 2.5 GHz, benchmarks/test_bench_crossover.py and `vecnet bench`), numba stays
+# faster up to a batch of ~1024 at width 4, ~256 at width 16, ~32 at width 64
+# and ~3 at width 256: everywhere batch * width**1.5 = 8,000 to 16,000 at the
+# crossover. The 784-256-128-10 network (width 448) goes to numpy even per
+# sample; 10-32-32-1 in batches of 32 (5,800) to numba; a full batch of 10,000
+# samples on 2-2-1 (28,000) to numpy.
+AUTO_CROSSOVER = 12_000
+"""``batch_size * width**1.5`` above which ``engine="auto"`` picks NumPy."""
+
+
+def layer_width(net):
+    """``sqrt(max(n_in * n_out))`` over the layers: the side of the biggest weight matrix made square."""
+    return max(i * o for i, o in zip(net.sizes[:-1], net.sizes[1:])) ** 0.5
 
 
 def choose_engine(net, n_samples, batch_size):
-    """The engine ``"auto"`` picks for ``net`` trained in batches of ``batch_size``."""
-    width = max(net.sizes)
-    if batch_size <= AUTO_MAX_BATCH or width <= AUTO_MAX_WIDTH and batch_size * width <= 4096:
-        return "numba"
-    return "numpy"
+    """The engine ``"auto"`` picks for ``net`` trained in batches of ``batch_size``.
+
+    ``"numba"`` while ``batch_size * layer_width(net) ** 1.5 <= AUTO_CROSSOVER``,
+    else ``"numpy"``; ``n_samples`` counts through ``batch_size`` (full batch is
+    ``batch_size == n_samples``). See the measurements above.
+    """
+    return "numba" if batch_size * layer_width(net) ** 1.5 <= AUTO_CROSSOVER else "numpy"

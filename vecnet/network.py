@@ -108,9 +108,10 @@ class Network:
 
     def _views(self, flat):
         """``[(W, b), ...]`` as views into the flat vector ``flat``."""
-        out = []
-        for i, o, w_off, b_off, _ in self.layout():
-            out.append((flat[w_off:b_off].reshape(i, o), flat[b_off:b_off + o]))
+        out, off = [], 0
+        for i, o in zip(self.sizes[:-1], self.sizes[1:]):
+            out.append((flat[off:off + i * o].reshape(i, o), flat[off + i * o:off + i * o + o]))
+            off += i * o + o
         return out
 
     # -- weights ----------------------------------------------------------------
@@ -208,10 +209,12 @@ class Network:
         acts = [X]
         A = X
         Z = None
-        for (W, b), name in zip(self.params, self.layer_activations()):
+        last = self.n_layers - 1
+        for k, ((W, b), name) in enumerate(zip(self.params, self.layer_activations())):
             Z = A @ W
             Z += b
-            A = ACTIVATIONS[name].forward(Z)
+            # hidden layers in place; the output layer keeps Z for the loss
+            A = ACTIVATIONS[name].forward(Z, out=None if k == last else Z)
             if keep:
                 acts.append(A)
         return (acts, Z) if keep else A

@@ -1,0 +1,32 @@
+"""Mini-batches on a wide network: 784-256-128-10, batch 128, one epoch of 60,000 samples.
+
+The NumPy engine against :func:`vecnet.bench.handwritten_numpy`, the same
+arithmetic written as a plain loop: the ceiling for that engine. (The compiled
+engine, one sample at a time, is no match here; ``vecnet bench`` shows it.)
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from vecnet import bench
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("engine", ["numpy", "numpy-hand"])
+def test_wide(train, benchmark, engine, dtype):
+    benchmark.group = f"wide: 784-256-128-10, batch 128, 60,000 samples, {dtype}"
+    w = replace(bench.WIDE, n_samples=60_000, dtype=dtype)
+    net = train(w, engine, small=replace(w, n_samples=300))
+    assert net.theta.dtype == np.dtype(dtype) and np.isfinite(net.theta).all()
+
+
+def test_handwritten_loop_is_the_engines_arithmetic():
+    """The ceiling computes what the engine computes, so the comparison is fair."""
+    w = replace(bench.WIDE, sizes=(20, 16, 8, 5), n_samples=200, batch_size=32, epochs=2)
+    X, Y = w.data()
+    a, b = w.network(), w.network()
+    bench.handwritten_numpy(a, X, Y, w.batch_size, w.epochs, w.lr)
+    b.fit(X, Y, epochs=w.epochs, lr=w.lr, batch_size=w.batch_size, engine="numpy")
+    np.testing.assert_allclose(a.theta, b.theta, rtol=0, atol=1e-12)

@@ -1,0 +1,423 @@
+"""``vecnet bench``: the engines side by side on a small matrix of workloads.
+
+A :class:`Workload` is one training job (network, data, batching, epochs);
+:data:`WORKLOADS` is the default matrix and :data:`QUICK` a smaller one. Each
+engine trains the same network from the same initial weights on the same data;
+the time reported is the best of a few rounds taken in turn across the engines
+(:func:`time_runs`), after a warm-up run on a slice of the data, so the Numba
+JIT compile (or cache load) is never in it; it is reported apart
+(:func:`compile_time`).
+
+The pytest-benchmark suites in ``benchmarks/`` use the same workloads and
+runners, so the two never disagree about what is measured.
+
+Besides the engines, two kinds of runner:
+
+- ``"numpy-hand"``: :func:`handwritten_numpy`, a plain NumPy loop with the
+  engine's arithmetic (ReLU hidden layers, softmax and cross-entropy), the
+  ceiling for the ``"numpy"`` engine on wide networks;
+- peers (``--peers``): PyTorch on the CPU and scikit-learn's MLP, on the same
+  layer sizes, batches and epochs (see :mod:`vecnet._peers`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from .data import article_data, synthetic
+from .network import Network
+
+ENGINE_ORDER = ("reference", "numpy", "numba", "numpy-hand", "torch", "sklearn")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One training job: a network, its data, its batches, its epochs.
+
+    Parameters
+    ----------
+    name : str
+    sizes : tuple of int
+        Layer sizes, input first.
+    n_samples : int
+        Synthetic samples (``"article"`` data when ``article`` is True).
+    batch_size : int or None
+        ``1`` per-sample SGD, ``None`` full batch.
+    epochs : int
+    activation, output_activation, loss : str
+        As :class:`vecnet.Network`.
+    dtype : {"float64", "float32"}
+    engines : tuple of str
+        Runners to time, from :data:`ENGINE_ORDER`.
+    article : bool
+        Train on the article's four samples instead of synthetic data.
+    """
+
+    name: str
+    sizes: tuple
+    n_samples: int
+    batch_size: object = 1
+    epochs: int = 1
+    activation: str = "sigmoid"
+    output_activation: object = None
+    loss: str = "mse"
+    dtype: str = "float64"
+    engines: tuple = ("reference", "numpy", "numba")
+    article: bool = False
+    lr: float = 0.1
+
+    @property
+    def per_update(self):
+        """True when time is reported per update (per-sample SGD), else per epoch."""
+        return self.batch_size == 1
+
+    @property
+    def updates(self):
+        """Optimizer updates in the whole job."""
+        batch = self.n_samples if self.batch_size is None else self.batch_size
+        return -(-self.n_samples // batch) * self.epochs
+
+    def network(self, seed=0):
+        """The initial network (the same for every engine)."""
+        return Network(self.sizes, activation=self.activation,
+                       output_activation=self.output_activation, loss=self.loss,
+                       init="normal" if self.article else "glorot", seed=seed, dtype=self.dtype)
+
+    def data(self, seed=1):
+        """``X`` (n_samples, sizes[0]) and ``Y`` (n_samples, sizes[-1]) in the workload's dtype."""
+        if self.article:
+            X, y = article_data()
+            return X.astype(self.dtype), y[:, None].astype(self.dtype)
+        X, y = synthetic(self.n_samples, n_features=self.sizes[0], n_outputs=self.sizes[-1],
+                         seed=seed, dtype=self.dtype)
+        if self.sizes[0] != 2:
+            X /= 10  # unit variance (the 2-feature sets keep the article's scale)
+        Y = y.reshape(self.n_samples, -1)
+        if self.loss == "cce":
+            Y = np.eye(self.sizes[-1], dtype=self.dtype)[Y.argmax(axis=1)]
+        elif self.loss == "bce":
+            Y = (Y > 0.5).astype(self.dtype)
+        return X, Y
+
+    def label(self):
+        """A short description of the job for the table."""
+        batch = {1: "per-sample", None: "full batch"}.get(self.batch_size, f"batch {self.batch_size}")
+        data = "article data" if self.article else f"{self.n_samples:,} samples"
+        dtype = "" if self.dtype == "float64" else f", {self.dtype}"
+        return (f"{'-'.join(map(str, self.sizes))}, {batch}, {data}, "
+                f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}{dtype}")
+
+
+ARTICLE = Workload("article", (2, 2, 1), 4, 1, 1000, article=True)
+SGD_10K = Workload("sgd-10k", (2, 2, 1), 10_000)
+SGD_100K = Workload("sgd-100k", (2, 2, 1), 100_000, engines=("reference", "numba"))
+FULL = Workload("full-batch", (2, 2, 1), 1_000, None, 50)
+SMALL = Workload("small", (10, 32, 32, 1), 50_000, 32, activation="tanh",
+                 output_activation="sigmoid", loss="bce", engines=("numpy", "numba"))
+WIDE = Workload("wide", (784, 256, 128, 10), 6_000, 128, activation="relu",
+                output_activation="softmax", loss="cce", lr=0.01,
+                engines=("numpy", "numpy-hand", "numba"))
+
+WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, WIDE,
+             replace(WIDE, name="wide-f32", dtype="float32"))
+"""The default matrix of ``vecnet bench`` (about half a minute here)."""
+
+QUICK = (replace(ARTICLE, epochs=200), replace(SGD_10K, n_samples=2_000),
+         replace(FULL, n_samples=200), replace(SMALL, n_samples=10_000),
+         replace(WIDE, n_samples=1_280, engines=("numpy", "numpy-hand")))
+"""``vecnet bench --quick``: the same kinds of job, smaller."""
+
+
+def handwritten_numpy(net, X, Y, batch_size, epochs, lr):
+    """Train ``net`` in place the plain way: ReLU hidden layers, softmax output, cross-entropy.
+
+    The same arithmetic as the ``"numpy"`` engine (``delta = (P - Y) / m``,
+    ``dW = A.T @ delta``, ``W -= lr * dW``) with nothing else: the ceiling for
+    that engine. Returns the last epoch's mean loss.
+    """
+    params = net.params
+    n = X.shape[0]
+    for _ in range(epochs):
+        total = 0.0
+        for start in range(0, n, batch_size):
+            A = X[start:start + batch_size]
+            m = A.shape[0]
+            acts = [A]
+            for W, b in params[:-1]:
+                A = A @ W
+                A += b
+                np.maximum(A, 0, out=A)
+                acts.append(A)
+            W, b = params[-1]
+            Z = A @ W
+            Z += b
+            Z -= Z.max(axis=1, keepdims=True)
+            P = np.exp(Z)
+            s = P.sum(axis=1, keepdims=True)
+            total += float(np.sum(np.log(s[:, 0]) - (Y[start:start + m] * Z).sum(axis=1)))
+            P /= s
+            delta = P - Y[start:start + m]
+            delta *= 1.0 / m
+            for k in range(len(params) - 1, -1, -1):
+                W, b = params[k]
+                dW = acts[k].T @ delta
+                db = delta.sum(axis=0)
+                if k:
+                    delta = delta @ W.T
+                    delta[acts[k] <= 0] = 0
+                W -= lr * dW
+                b -= lr * db
+        total /= n
+    return total
+
+
+def _engine_runner(engine):
+    def run(w, net, X, Y, epochs=None, n=None):
+        n = X.shape[0] if n is None else n
+        batch = w.batch_size if w.batch_size is None else min(w.batch_size, n)
+        net.fit(X[:n], Y[:n], epochs=w.epochs if epochs is None else epochs, lr=w.lr,
+                batch_size=batch, engine=engine)
+    return run
+
+
+def _hand_runner(w, net, X, Y, epochs=None, n=None):
+    n = X.shape[0] if n is None else n
+    handwritten_numpy(net, X[:n], Y[:n], w.batch_size, w.epochs if epochs is None else epochs, w.lr)
+
+
+def runner(engine):
+    """``run(workload, net, X, Y, epochs=None, n=None)`` training ``net`` in place with ``engine``."""
+    if engine == "numpy-hand":
+        return _hand_runner
+    if engine in ("torch", "sklearn"):
+        from . import _peers
+
+        return _peers.runner(engine)
+    return _engine_runner(engine)
+
+
+def time_runs(w, engines, repeat=5, budget=1.0, data=None, progress=None):
+    """Best seconds of up to ``repeat`` runs of ``w`` with each of ``engines``: ``{engine: seconds}``.
+
+    Each engine first runs once on the first 64 samples for one epoch (the JIT
+    compile or cache load is not timed); then the timed runs go round the
+    engines in turn, so that a machine whose load changes slows them alike. An
+    engine stops being repeated once its runs have taken ``budget`` seconds.
+    ``data`` is ``(X, Y)`` to reuse; ``progress(engine)`` is called before each run.
+    """
+    X, Y = w.data() if data is None else data
+    start_net = w.network()
+    runs = {e: runner(e) for e in engines}
+    for run in runs.values():
+        run(w, start_net.copy(), X, Y, epochs=1, n=min(len(X), 64))
+    best = {e: float("inf") for e in engines}
+    spent = {e: 0.0 for e in engines}
+    for _ in range(repeat):
+        for engine, run in runs.items():
+            if spent[engine] >= budget:
+                continue
+            if progress:
+                progress(engine)
+            net = start_net.copy()
+            t0 = time.perf_counter()
+            run(w, net, X, Y)
+            elapsed = time.perf_counter() - t0
+            best[engine] = min(best[engine], elapsed)
+            spent[engine] += elapsed
+    return best
+
+
+_COMPILE_SCRIPT = """
+import time, numpy as np, vecnet
+net = vecnet.Network([2, 2, 1], seed=0, dtype=np.{dtype})
+X = np.zeros((4, 2), dtype=np.{dtype}); y = np.zeros(4, dtype=np.{dtype})
+t0 = time.perf_counter()
+h = net.fit(X, y, epochs=1, batch_size=1, engine="numba")
+print(h.compile_time)
+"""
+
+
+def compile_time(dtype="float64", disable_jit=False):
+    """Seconds to compile the Numba kernel from nothing: a fresh process and an empty cache.
+
+    Runs a one-sample fit in a subprocess whose ``NUMBA_CACHE_DIR`` is a new
+    temporary directory and returns the compile time that fit records. With
+    ``disable_jit`` the subprocess runs with ``NUMBA_DISABLE_JIT=1`` (a quick
+    check that the measurement itself works).
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory(prefix="vecnet-jit-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache,
+                   PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+        if disable_jit:
+            env["NUMBA_DISABLE_JIT"] = "1"
+        out = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT.format(dtype=dtype)], env=env,
+                             capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def machine():
+    """CPU model, core count, Python, NumPy and Numba versions."""
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "numba": numba.__version__}
+
+
+def run_matrix(workloads, peers=False, progress=None):
+    """Time every engine of every workload; return a list of row dicts.
+
+    Each row: ``workload``, ``label``, ``engine``, ``seconds``, ``unit``
+    (``"update"`` or ``"epoch"``), ``per_unit`` (seconds per unit),
+    ``vs_loop`` and ``vs_numpy`` (speed-ups, or None), and ``note``.
+    """
+    from . import _peers
+
+    rows = []
+    total = sum(len(w.engines) + (len(_peers.PEERS) if peers else 0) for w in workloads)
+    for w in workloads:
+        engines = w.engines + (_peers.PEERS if peers else ())
+        notes = {e: _peers.missing(e) for e in engines}
+        present = [e for e in engines if not notes[e]]
+        done = len(rows)
+        times = time_runs(w, present, progress=progress and (
+            lambda e: progress(f"[{done + present.index(e) + 1}/{total}] {w.name}: {e}")))
+        for engine in engines:
+            seconds = times.get(engine)
+            rows.append({"workload": w.name, "label": w.label(), "engine": engine,
+                         "seconds": seconds, "unit": "update" if w.per_update else "epoch",
+                         "per_unit": seconds and seconds / (w.updates if w.per_update else w.epochs),
+                         "vs_loop": None, "vs_numpy": None,
+                         "note": notes[engine] or _peers.NOTES.get(engine, "")})
+    for row in rows:
+        same = {r["engine"]: r["seconds"] for r in rows if r["label"] == row["label"]}
+        if row["seconds"]:
+            for key, base in (("vs_loop", "reference"), ("vs_numpy", "numpy")):
+                if same.get(base):
+                    row[key] = same[base] / row["seconds"]
+    return rows
+
+
+def _fmt_time(seconds):
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def format_table(rows):
+    """The rows as a plain-text table."""
+    head = ("workload", "engine", "time", "x loop", "x numpy")
+    lines = []
+    for r in rows:
+        t = f"{_fmt_time(r['per_unit'])}/{r['unit']}" if r["per_unit"] else r["note"]
+        lines.append((r["label"], r["engine"], t,
+                      f"{r['vs_loop']:.1f}" if r["vs_loop"] else "",
+                      f"{r['vs_numpy']:.2f}" if r["vs_numpy"] else ""))
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
+    out = ["  ".join(h.ljust(wd) if i < 3 else h.rjust(wd) for i, (h, wd) in enumerate(zip(head, widths)))]
+    out.append("  ".join("-" * wd for wd in widths))
+    last = None
+    for line in lines:
+        label = "" if line[0] == last else line[0]
+        last = line[0]
+        cells = (label,) + line[1:]
+        out.append("  ".join(c.ljust(wd) if i < 3 else c.rjust(wd)
+                             for i, (c, wd) in enumerate(zip(cells, widths))).rstrip())
+    return "\n".join(out)
+
+
+def plot(rows, path):
+    """A bar chart of every engine's speed-up against NumPy, one group per workload, saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["label"] for r in rows))
+    engines = [e for e in ENGINE_ORDER if any(r["engine"] == e and r["vs_numpy"] for r in rows)]
+    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.5 * len(names) * max(len(engines), 1) ** 0.5))
+    height = 0.8 / max(len(engines), 1)
+    for j, engine in enumerate(engines):
+        values = [next((r["vs_numpy"] or 0 for r in rows if r["label"] == n and r["engine"] == engine), 0)
+                  for n in names]
+        ax.barh([i + j * height for i in range(len(names))], values, height, label=engine)
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], names, fontsize=8)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("speed-up against the numpy engine (log scale; higher is faster)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _progress_printer(stream):
+    tty = stream.isatty()
+
+    def show(message):
+        if tty:
+            stream.write("\r\033[K" + message)
+        else:
+            stream.write(message + "\n")
+        stream.flush()
+    return show
+
+
+def main(args, out=print):
+    """``vecnet bench``: run the matrix, print the table, save JSON and a plot if asked."""
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise OSError('--plot needs matplotlib: pip install "vecnet[plot]"') from None
+    workloads = QUICK if args.quick else WORKLOADS
+    progress = _progress_printer(sys.stderr)
+    progress("compiling (or loading) the numba kernel ...")
+    jit = _warm_numba()
+    rows = run_matrix(workloads, peers=args.peers, progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    info = machine()
+    out(f"vecnet bench on {info['cpu']} ({info['cores']} cores), numpy {info['numpy']}, "
+        f"numba {info['numba']}")
+    out(f"numba kernel ready in {jit:.2f} s (compile or cache load, not in the times below)")
+    out("")
+    out(format_table(rows))
+    out("")
+    out("x loop: speed-up against the per-scalar reference; x numpy: against the numpy engine. "
+        "Best of up to 5 rounds taken in turn (1 s per engine at most) after a warm-up.")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "jit_seconds": jit, "rows": rows,
+                       "workloads": [asdict(w) for w in workloads]}, f, indent=2)
+        out(f"saved {args.json}")
+    if args.plot:
+        plot(rows, args.plot)
+        out(f"saved {args.plot}")
+    return 0
+
+
+def _warm_numba():
+    """Compile or load every kernel signature the matrix needs; return the seconds it took."""
+    t0 = time.perf_counter()
+    for dtype in ("float64", "float32"):
+        net = Network([2, 2, 1], seed=0, dtype=dtype)
+        net.fit(np.zeros((2, 2), dtype=dtype), np.zeros(2, dtype=dtype), epochs=1, engine="numba")
+    return time.perf_counter() - t0
