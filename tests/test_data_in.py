@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import numba
+import numpy as np
 import pytest
 
 import vecnet

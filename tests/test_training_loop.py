@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import vecnet
-from vecnet import training
-from vecnet.metrics import Accuracy, R2
-
 from helpers import assert_params_close
+from vecnet import training
+from vecnet.metrics import R2, Accuracy
 
 
 def _net(**kw):

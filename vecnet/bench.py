@@ -113,7 +113,8 @@ class Workload:
         batch = {1: "per-sample", None: "full batch"}.get(self.batch_size, f"batch {self.batch_size}")
         data = "article data" if self.article else f"{self.n_samples:,} samples"
         dtype = "" if self.dtype == "float64" else f", {self.dtype}"
-        return (f"{'-'.join(map(str, self.sizes))}, {batch}, {data}, "
+        act = "" if self.sizes == (2, 2, 1) else f"{self.activation} "
+        return (f"{act}{'-'.join(map(str, self.sizes))}, {batch}, {data}, "
                 f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}{dtype}")
 
 
@@ -121,18 +122,20 @@ ARTICLE = Workload("article", (2, 2, 1), 4, 1, 1000, article=True)
 SGD_10K = Workload("sgd-10k", (2, 2, 1), 10_000)
 SGD_100K = Workload("sgd-100k", (2, 2, 1), 100_000, engines=("reference", "numba"))
 FULL = Workload("full-batch", (2, 2, 1), 1_000, None, 50)
-SMALL = Workload("small", (10, 32, 32, 1), 50_000, 32, activation="tanh",
+SMALL = Workload("small", (10, 32, 32, 1), 50_000, 32, activation="sigmoid",
                  output_activation="sigmoid", loss="bce", engines=("numpy", "numba"))
+SMALL_TANH = replace(SMALL, name="small-tanh", activation="tanh")
 WIDE = Workload("wide", (784, 256, 128, 10), 6_000, 128, activation="relu",
                 output_activation="softmax", loss="cce", lr=0.01,
                 engines=("numpy", "numpy-hand", "numba"))
 
-WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, WIDE,
+WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, SMALL_TANH, WIDE,
              replace(WIDE, name="wide-f32", dtype="float32"))
 """The default matrix of ``vecnet bench`` (about half a minute here)."""
 
 QUICK = (replace(ARTICLE, epochs=200), replace(SGD_10K, n_samples=2_000),
          replace(FULL, n_samples=200), replace(SMALL, n_samples=10_000),
+         replace(SMALL_TANH, n_samples=10_000),
          replace(WIDE, n_samples=1_280, engines=("numpy", "numpy-hand")))
 """``vecnet bench --quick``: the same kinds of job, smaller."""
 
@@ -296,7 +299,8 @@ def run_matrix(workloads, peers=False, progress=None):
         present = [e for e in engines if not notes[e]]
         done = len(rows)
         times = time_runs(w, present, progress=progress and (
-            lambda e: progress(f"[{done + present.index(e) + 1}/{total}] {w.name}: {e}")))
+            lambda e, done=done, present=present, w=w:
+                progress(f"[{done + present.index(e) + 1}/{total}] {w.name}: {e}")))
         for engine in engines:
             seconds = times.get(engine)
             rows.append({"workload": w.name, "label": w.label(), "engine": engine,

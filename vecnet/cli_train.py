@@ -130,7 +130,8 @@ def _hidden(text):
     try:
         sizes = tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 64,32, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 64,32, got {text!r}") from None
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
     return sizes

@@ -37,7 +37,6 @@ class EngineState:
 
 def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Train with batch matrix products; see the module docstring."""
-    loss = get_loss(net.loss)
     n = X.shape[0]
     grad = np.empty_like(net.theta)
     grad_views = net._views(grad)

@@ -21,8 +21,8 @@ import numpy as np
 from ._validation import check_fit_params, check_positive_int
 from .callbacks import EarlyStopping, Progress, _Stopper
 from .datasource import DEFAULT_CHUNK_BYTES, as_rows
-from .losses import get_loss
 from .engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from .losses import get_loss
 from .metrics import evaluate, metric_name
 from .optimizers import make_optimizer
 
