@@ -1,7 +1,7 @@
 """``vecnet bench``: the engines side by side on a small matrix of workloads.
 
-A :class:`Workload` is one training job (network, data, batching, epochs);
-:data:`WORKLOADS` is the default matrix and :data:`QUICK` a smaller one. Each
+The jobs (:class:`Workload`, :data:`WORKLOADS`, :data:`QUICK`) live in
+:mod:`vecnet._workloads`. Each
 engine trains the same network from the same initial weights on the same data;
 the time reported is the best of a few rounds taken in turn across the engines
 (:func:`time_runs`), after a warm-up run on a slice of the data, so the Numba
@@ -29,158 +29,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 
 import numpy as np
 
-from .data import article_data, synthetic
+from ._workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
+    ARTICLE,
+    FULL,
+    QUICK,
+    SGD_10K,
+    SGD_100K,
+    SMALL,
+    SMALL_TANH,
+    WIDE,
+    WORKLOADS,
+    Workload,
+    handwritten_numpy,
+)
 from .network import Network
 
 ENGINE_ORDER = ("reference", "numpy", "numba", "numpy-hand", "torch", "sklearn")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One training job: a network, its data, its batches, its epochs.
-
-    Parameters
-    ----------
-    name : str
-    sizes : tuple of int
-        Layer sizes, input first.
-    n_samples : int
-        Synthetic samples (``"article"`` data when ``article`` is True).
-    batch_size : int or None
-        ``1`` per-sample SGD, ``None`` full batch.
-    epochs : int
-    activation, output_activation, loss : str
-        As :class:`vecnet.Network`.
-    dtype : {"float64", "float32"}
-    engines : tuple of str
-        Runners to time, from :data:`ENGINE_ORDER`.
-    article : bool
-        Train on the article's four samples instead of synthetic data.
-    """
-
-    name: str
-    sizes: tuple
-    n_samples: int
-    batch_size: object = 1
-    epochs: int = 1
-    activation: str = "sigmoid"
-    output_activation: object = None
-    loss: str = "mse"
-    dtype: str = "float64"
-    engines: tuple = ("reference", "numpy", "numba")
-    article: bool = False
-    lr: float = 0.1
-
-    @property
-    def per_update(self):
-        """True when time is reported per update (per-sample SGD), else per epoch."""
-        return self.batch_size == 1
-
-    @property
-    def updates(self):
-        """Optimizer updates in the whole job."""
-        batch = self.n_samples if self.batch_size is None else self.batch_size
-        return -(-self.n_samples // batch) * self.epochs
-
-    def network(self, seed=0):
-        """The initial network (the same for every engine)."""
-        return Network(self.sizes, activation=self.activation,
-                       output_activation=self.output_activation, loss=self.loss,
-                       init="normal" if self.article else "glorot", seed=seed, dtype=self.dtype)
-
-    def data(self, seed=1):
-        """``X`` (n_samples, sizes[0]) and ``Y`` (n_samples, sizes[-1]) in the workload's dtype."""
-        if self.article:
-            X, y = article_data()
-            return X.astype(self.dtype), y[:, None].astype(self.dtype)
-        X, y = synthetic(self.n_samples, n_features=self.sizes[0], n_outputs=self.sizes[-1],
-                         seed=seed, dtype=self.dtype)
-        if self.sizes[0] != 2:
-            X /= 10  # unit variance (the 2-feature sets keep the article's scale)
-        Y = y.reshape(self.n_samples, -1)
-        if self.loss == "cce":
-            Y = np.eye(self.sizes[-1], dtype=self.dtype)[Y.argmax(axis=1)]
-        elif self.loss == "bce":
-            Y = (Y > 0.5).astype(self.dtype)
-        return X, Y
-
-    def label(self):
-        """A short description of the job for the table."""
-        batch = {1: "per-sample", None: "full batch"}.get(self.batch_size, f"batch {self.batch_size}")
-        data = "article data" if self.article else f"{self.n_samples:,} samples"
-        dtype = "" if self.dtype == "float64" else f", {self.dtype}"
-        act = "" if self.sizes == (2, 2, 1) else f"{self.activation} "
-        return (f"{act}{'-'.join(map(str, self.sizes))}, {batch}, {data}, "
-                f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}{dtype}")
-
-
-ARTICLE = Workload("article", (2, 2, 1), 4, 1, 1000, article=True)
-SGD_10K = Workload("sgd-10k", (2, 2, 1), 10_000)
-SGD_100K = Workload("sgd-100k", (2, 2, 1), 100_000, engines=("reference", "numba"))
-FULL = Workload("full-batch", (2, 2, 1), 1_000, None, 50)
-SMALL = Workload("small", (10, 32, 32, 1), 50_000, 32, activation="sigmoid",
-                 output_activation="sigmoid", loss="bce", engines=("numpy", "numba"))
-SMALL_TANH = replace(SMALL, name="small-tanh", activation="tanh")
-WIDE = Workload("wide", (784, 256, 128, 10), 6_000, 128, activation="relu",
-                output_activation="softmax", loss="cce", lr=0.01,
-                engines=("numpy", "numpy-hand", "numba"))
-
-WORKLOADS = (ARTICLE, SGD_10K, SGD_100K, FULL, SMALL, SMALL_TANH, WIDE,
-             replace(WIDE, name="wide-f32", dtype="float32"))
-"""The default matrix of ``vecnet bench`` (about half a minute here)."""
-
-QUICK = (replace(ARTICLE, epochs=200), replace(SGD_10K, n_samples=2_000),
-         replace(FULL, n_samples=200), replace(SMALL, n_samples=10_000),
-         replace(SMALL_TANH, n_samples=10_000),
-         replace(WIDE, n_samples=1_280, engines=("numpy", "numpy-hand")))
-"""``vecnet bench --quick``: the same kinds of job, smaller."""
-
-
-def handwritten_numpy(net, X, Y, batch_size, epochs, lr):
-    """Train ``net`` in place the plain way: ReLU hidden layers, softmax output, cross-entropy.
-
-    The same arithmetic as the ``"numpy"`` engine (``delta = (P - Y) / m``,
-    ``dW = A.T @ delta``, ``W -= lr * dW``) with nothing else: the ceiling for
-    that engine. Returns the last epoch's mean loss.
-    """
-    params = net.params
-    n = X.shape[0]
-    for _ in range(epochs):
-        total = 0.0
-        for start in range(0, n, batch_size):
-            A = X[start:start + batch_size]
-            m = A.shape[0]
-            acts = [A]
-            for W, b in params[:-1]:
-                A = A @ W
-                A += b
-                np.maximum(A, 0, out=A)
-                acts.append(A)
-            W, b = params[-1]
-            Z = A @ W
-            Z += b
-            Z -= Z.max(axis=1, keepdims=True)
-            P = np.exp(Z)
-            s = P.sum(axis=1, keepdims=True)
-            total += float(np.sum(np.log(s[:, 0]) - (Y[start:start + m] * Z).sum(axis=1)))
-            P /= s
-            delta = P - Y[start:start + m]
-            delta *= 1.0 / m
-            for k in range(len(params) - 1, -1, -1):
-                W, b = params[k]
-                dW = acts[k].T @ delta
-                db = delta.sum(axis=0)
-                if k:
-                    delta = delta @ W.T
-                    delta[acts[k] <= 0] = 0
-                W -= lr * dW
-                b -= lr * db
-        total /= n
-    return total
 
 
 def _engine_runner(engine):
