@@ -53,6 +53,8 @@ CONSTANT, INVSCALING = 0, 1
 EXP_MAX = 709.782712893384
 """``log`` of the largest float64: ``math.exp`` overflows above it (and raises, in pure Python)."""
 U = np.uint64
+NARROW = U(4)
+"""Below this many outputs, a one-sample layer is computed one output at a time (see :func:`_forward`)."""
 
 
 @njit(**HOT_OPTIONS)
@@ -155,16 +157,28 @@ def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
 
 @njit(**HOT_OPTIONS)
 def _forward(theta, lay, offs, A, Z, m):
-    """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``."""
+    """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
+
+    One sample into fewer than ``NARROW`` outputs: one dot product per output (the
+    same sum, in the same order), as a loop over so few columns only costs its
+    vectorization checks.
+    """
     n_layers = lay.shape[0]
     for k in range(n_layers):
         n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
         for s in range(m):
             x = offs[k] + s * n_in
             y = offs[k + 1] + s * n_out
-            for j in range(n_out):
-                A[y + j] = theta[bo + j]
-            _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+            if m == 1 and n_out < NARROW:
+                for j in range(n_out):
+                    acc = theta[bo + j]
+                    for i in range(n_in):
+                        acc += A[x + i] * theta[wo + i * n_out + j]
+                    A[y + j] = acc
+            else:
+                for j in range(n_out):
+                    A[y + j] = theta[bo + j]
+                _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
             if k == n_layers - 1:
                 for j in range(n_out):
                     Z[s * n_out + j] = A[y + j]
