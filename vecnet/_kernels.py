@@ -367,13 +367,32 @@ def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
     return value
 
 
+@njit(**HOT_OPTIONS)
+def _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, batch, state, steps, A, D, Z, WT, grad):
+    """One epoch in batches of ``batch``; return the sum of the losses and whether they were all finite.
+
+    Stops at the first loss that is not finite (its update is skipped).
+    """
+    n = U(X.shape[0])
+    total = 0.0
+    for start in range(U(0), n, batch):
+        m = batch if batch == U(1) else min(batch, n - start)
+        value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
+                      A, D, Z, WT, grad)
+        if not math.isfinite(value):
+            return total, False
+        total += value
+    return total, True
+
+
 @njit(**dict(HOT_OPTIONS, inline="never"))
 def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, losses,
            A, D, Z, WT, grad, saved):
     """The epoch loop of :func:`train_epochs`, given its workspace.
 
-    :func:`_step` is inlined twice: once with ``m = 1`` known to the compiler,
-    which folds every loop over the batch away (per-sample SGD), once general.
+    :func:`_epoch` is inlined twice: once with ``batch = 1`` known to the
+    compiler, which folds every loop over the batch away and keeps the
+    per-sample loop apart (per-sample SGD), once general.
     """
     n = U(X.shape[0])
     batch = min(U(cfg[1]), n)
@@ -381,19 +400,13 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
     for e in range(epochs):
         _copy(saved, theta)
         o = e % n_orders if n_orders > 1 else 0
-        total = 0.0
-        for start in range(U(0), n, batch):
-            if batch == U(1):
-                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, U(1), state,
-                              steps, A, D, Z, WT, grad)
-            else:
-                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start,
-                              min(batch, n - start), state, steps, A, D, Z, WT, grad)
-            if not math.isfinite(value):
-                _copy(theta, saved)
-                return e
-            total += value
-        if not _all_finite(theta):
+        if batch == U(1):
+            total, ok = _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, U(1), state, steps,
+                               A, D, Z, WT, grad)
+        else:
+            total, ok = _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, batch, state, steps,
+                               A, D, Z, WT, grad)
+        if not (ok and _all_finite(theta)):
             _copy(theta, saved)
             return e
         losses[e] = total / n
