@@ -156,7 +156,7 @@ def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
 
 
 @njit(**HOT_OPTIONS)
-def _forward(theta, lay, offs, A, Z, m):
+def _forward(theta, lay, offs, A, Z, m, one):
     """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
 
     One sample into fewer than ``NARROW`` outputs: one dot product per output (the
@@ -169,7 +169,7 @@ def _forward(theta, lay, offs, A, Z, m):
         for s in range(m):
             x = offs[k] + s * n_in
             y = offs[k + 1] + s * n_out
-            if m == 1 and n_out < NARROW:
+            if one and n_out < NARROW:
                 for j in range(n_out):
                     acc = theta[bo + j]
                     for i in range(n_in):
@@ -237,13 +237,13 @@ def _output_delta(loss, act, A, o, Z, Y, orders, oi, start, D, m, k):
 
 
 @njit(**HOT_OPTIONS)
-def _backward(theta, lay, offs, A, D, WT, grad, m, l2, lr, fused):
+def _backward(theta, lay, offs, A, D, WT, grad, m, one, l2, lr, fused):
     """``dW_k = sum_s A_k[s]^T D_k[s]``, ``db_k = sum_s D_k[s]``, ``D_{k-1} = (D_k W_k^T) * f'``.
 
     ``D_k`` (dL/dZ of layer ``k``) sits where ``A_{k+1}`` sits in ``A``. For a
     batch, ``WT`` is scratch for ``W_k^T``, so that every inner loop runs over
     contiguous memory while each sum keeps the order of the row-by-row formula;
-    for one sample (``m == 1``, known to the compiler) each ``D_{k-1}[i]`` is a
+    for one sample (``one``: ``m == 1``, a constant to the compiler) each ``D_{k-1}[i]`` is a
     dot product with row ``i`` of ``W_k``, in the same order. When ``fused``
     (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
     ``D_{k-1}`` no longer needs ``W_k``.
@@ -251,7 +251,7 @@ def _backward(theta, lay, offs, A, D, WT, grad, m, l2, lr, fused):
     for k in range(lay.shape[0] - 1, -1, -1):
         n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
         src, dk = offs[k], offs[k + 1]
-        if m == 1:
+        if one:
             for j in range(n_out):
                 grad[bo + j] = D[dk + j]
             for i in range(n_in):
@@ -271,7 +271,7 @@ def _backward(theta, lay, offs, A, D, WT, grad, m, l2, lr, fused):
             for p in range(wo, bo):
                 grad[p] += l2 * theta[p]
         if k > 0:
-            if m == 1:
+            if one:
                 for i in range(n_in):
                     row = wo + i * n_out
                     acc = 0.0
@@ -343,8 +343,12 @@ def _all_finite(x):
 
 
 @njit(**HOT_OPTIONS)
-def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps, A, D, Z, WT, grad):
+def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, one, state, steps,
+          A, D, Z, WT, grad):
     """One batch: rows ``orders[o, start:start + m]`` forward, loss, backward, update; return the loss sum.
+
+    ``one`` is ``m == 1`` as a constant at each call site, so that each of the two
+    inlined copies keeps only its own code (one sample, or a batch).
 
     The update is skipped when the loss is not finite.
     """
@@ -354,7 +358,7 @@ def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
         r = orders[o, start + s]
         for i in range(n_in):
             A[s * n_in + i] = X[r, i]
-    _forward(theta, lay, offs, A, Z, m)
+    _forward(theta, lay, offs, A, Z, m, one)
     value = _output_delta(cfg[0], lay[n_layers - 1, 4], A, offs[n_layers], Z, Y, orders, o, start, D,
                           m, lay[n_layers - 1, 1])
     if math.isfinite(value):
@@ -362,27 +366,9 @@ def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
         for _ in range(1 if cfg[4] == INVSCALING else 0):  # not an if: LLVM would run pow() every time
             lr = lr / (steps[0] + 1.0) ** hyper[6]
         fused = cfg[2] == SGD and hyper[1] == 0.0
-        _backward(theta, lay, offs, A, D, WT, grad, m, hyper[5], lr, fused)
+        _backward(theta, lay, offs, A, D, WT, grad, m, one, hyper[5], lr, fused)
         _update(theta, grad, cfg, hyper, state, steps, lr)
     return value
-
-
-@njit(**HOT_OPTIONS)
-def _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, batch, state, steps, A, D, Z, WT, grad):
-    """One epoch in batches of ``batch``; return the sum of the losses and whether they were all finite.
-
-    Stops at the first loss that is not finite (its update is skipped).
-    """
-    n = U(X.shape[0])
-    total = 0.0
-    for start in range(U(0), n, batch):
-        m = batch if batch == U(1) else min(batch, n - start)
-        value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
-                      A, D, Z, WT, grad)
-        if not math.isfinite(value):
-            return total, False
-        total += value
-    return total, True
 
 
 @njit(**dict(HOT_OPTIONS, inline="never"))
@@ -390,9 +376,8 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
            A, D, Z, WT, grad, saved):
     """The epoch loop of :func:`train_epochs`, given its workspace.
 
-    :func:`_epoch` is inlined twice: once with ``batch = 1`` known to the
-    compiler, which folds every loop over the batch away and keeps the
-    per-sample loop apart (per-sample SGD), once general.
+    :func:`_step` is inlined twice: once with ``m = 1`` known to the compiler,
+    which folds every loop over the batch away (per-sample SGD), once for batches.
     """
     n = U(X.shape[0])
     batch = min(U(cfg[1]), n)
@@ -400,13 +385,19 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
     for e in range(epochs):
         _copy(saved, theta)
         o = e % n_orders if n_orders > 1 else 0
-        if batch == U(1):
-            total, ok = _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, U(1), state, steps,
-                               A, D, Z, WT, grad)
-        else:
-            total, ok = _epoch(theta, lay, offs, cfg, hyper, X, Y, orders, o, batch, state, steps,
-                               A, D, Z, WT, grad)
-        if not (ok and _all_finite(theta)):
+        total = 0.0
+        for start in range(U(0), n, batch):
+            if batch == U(1):
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, U(1), True, state,
+                              steps, A, D, Z, WT, grad)
+            else:
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start,
+                              min(batch, n - start), False, state, steps, A, D, Z, WT, grad)
+            if not math.isfinite(value):
+                _copy(theta, saved)
+                return e
+            total += value
+        if not _all_finite(theta):
             _copy(theta, saved)
             return e
         losses[e] = total / n
