@@ -53,6 +53,8 @@ CONSTANT, INVSCALING = 0, 1
 EXP_MAX = 709.782712893384
 """``log`` of the largest float64: ``math.exp`` overflows above it (and raises, in pure Python)."""
 U = np.uint64
+NARROW = U(4)
+"""Below this many outputs, a one-sample layer is computed one output at a time (see :func:`_forward`)."""
 
 
 @njit(**HOT_OPTIONS)
@@ -154,17 +156,29 @@ def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
 
 
 @njit(**HOT_OPTIONS)
-def _forward(theta, lay, offs, A, Z, m):
-    """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``."""
+def _forward(theta, lay, offs, A, Z, m, one):
+    """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
+
+    One sample into fewer than ``NARROW`` outputs: one dot product per output (the
+    same sum, in the same order), as a loop over so few columns only costs its
+    vectorization checks.
+    """
     n_layers = lay.shape[0]
     for k in range(n_layers):
         n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
         for s in range(m):
             x = offs[k] + s * n_in
             y = offs[k + 1] + s * n_out
-            for j in range(n_out):
-                A[y + j] = theta[bo + j]
-            _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+            if one and n_out < NARROW:
+                for j in range(n_out):
+                    acc = theta[bo + j]
+                    for i in range(n_in):
+                        acc += A[x + i] * theta[wo + i * n_out + j]
+                    A[y + j] = acc
+            else:
+                for j in range(n_out):
+                    A[y + j] = theta[bo + j]
+                _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
             if k == n_layers - 1:
                 for j in range(n_out):
                     Z[s * n_out + j] = A[y + j]
@@ -223,54 +237,75 @@ def _output_delta(loss, act, A, o, Z, Y, orders, oi, start, D, m, k):
 
 
 @njit(**HOT_OPTIONS)
-def _backward(theta, lay, offs, A, D, WT, grad, m, l2):
+def _backward(theta, lay, offs, A, D, WT, grad, m, one, l2, lr, fused):
     """``dW_k = sum_s A_k[s]^T D_k[s]``, ``db_k = sum_s D_k[s]``, ``D_{k-1} = (D_k W_k^T) * f'``.
 
-    ``D_k`` (dL/dZ of layer ``k``) sits where ``A_{k+1}`` sits in ``A``; ``WT``
-    is scratch for ``W_k^T``, so that every inner loop runs over contiguous
-    memory while each sum keeps the order of the row-by-row formula.
+    ``D_k`` (dL/dZ of layer ``k``) sits where ``A_{k+1}`` sits in ``A``. For a
+    batch, ``WT`` is scratch for ``W_k^T``, so that every inner loop runs over
+    contiguous memory while each sum keeps the order of the row-by-row formula;
+    for one sample (``one``: ``m == 1``, a constant to the compiler) each ``D_{k-1}[i]`` is a
+    dot product with row ``i`` of ``W_k``, in the same order. When ``fused``
+    (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
+    ``D_{k-1}`` no longer needs ``W_k``.
     """
-    for p in range(grad.shape[0]):
-        grad[p] = 0.0
     for k in range(lay.shape[0] - 1, -1, -1):
         n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
         src, dk = offs[k], offs[k + 1]
-        for s in range(m):
-            d = dk + s * n_out
+        if one:
             for j in range(n_out):
-                grad[bo + j] += D[d + j]
-        for i in range(n_in):
-            _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
+                grad[bo + j] = D[dk + j]
+            for i in range(n_in):
+                a, row = A[src + i], wo + i * n_out
+                for j in range(n_out):
+                    grad[row + j] = a * D[dk + j]
+        else:
+            for p in range(wo, bo + n_out):
+                grad[p] = 0.0
+            for s in range(m):
+                d = dk + s * n_out
+                for j in range(n_out):
+                    grad[bo + j] += D[d + j]
+            for i in range(n_in):
+                _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
         if l2 != 0.0:
             for p in range(wo, bo):
                 grad[p] += l2 * theta[p]
         if k > 0:
-            for i in range(n_in):
-                row = wo + i * n_out
-                for j in range(n_out):
-                    WT[j * n_in + i] = theta[row + j]
-            for s in range(m):
-                b = src + s * n_in
-                d = dk + s * n_out
+            if one:
                 for i in range(n_in):
-                    D[b + i] = 0.0
-                _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
-                _backprop(lay[k - 1, 4], A, D, b, n_in)
+                    row = wo + i * n_out
+                    acc = 0.0
+                    for j in range(n_out):
+                        acc += D[dk + j] * theta[row + j]
+                    D[src + i] = acc
+                _backprop(lay[k - 1, 4], A, D, src, n_in)
+            else:
+                for i in range(n_in):
+                    row = wo + i * n_out
+                    for j in range(n_out):
+                        WT[j * n_in + i] = theta[row + j]
+                for s in range(m):
+                    b = src + s * n_in
+                    d = dk + s * n_out
+                    for i in range(n_in):
+                        D[b + i] = 0.0
+                    _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
+                    _backprop(lay[k - 1, 4], A, D, b, n_in)
+        if fused:
+            for p in range(wo, bo + n_out):
+                theta[p] -= lr * grad[p]
 
 
 @njit(**HOT_OPTIONS)
-def _update(theta, grad, cfg, hyper, state, steps):
-    """One optimizer step: SGD (``v = mu v - lr g``, Nesterov optional) or Adam."""
-    lr = hyper[0]
-    for _ in range(1 if cfg[4] == INVSCALING else 0):  # not an if: LLVM would run pow() every time
-        lr = lr / (steps[0] + 1.0) ** hyper[6]
+def _update(theta, grad, cfg, hyper, state, steps, lr):
+    """One optimizer step at rate ``lr``: SGD with momentum (``v = mu v - lr g``, Nesterov optional) or Adam.
+
+    Plain SGD (``mu = 0``) has already been applied by :func:`_backward`.
+    """
     n = theta.shape[0]
     if cfg[2] == SGD:
         mu = hyper[1]
-        if mu == 0.0:
-            for p in range(n):
-                theta[p] -= lr * grad[p]
-        else:
+        if mu != 0.0:
             v = state[0]
             for p in range(n):
                 v[p] = mu * v[p] - lr * grad[p]
@@ -308,8 +343,12 @@ def _all_finite(x):
 
 
 @njit(**HOT_OPTIONS)
-def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps, A, D, Z, WT, grad):
+def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, one, state, steps,
+          A, D, Z, WT, grad):
     """One batch: rows ``orders[o, start:start + m]`` forward, loss, backward, update; return the loss sum.
+
+    ``one`` is ``m == 1`` as a constant at each call site, so that each of the two
+    inlined copies keeps only its own code (one sample, or a batch).
 
     The update is skipped when the loss is not finite.
     """
@@ -319,12 +358,16 @@ def _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, m, state, steps,
         r = orders[o, start + s]
         for i in range(n_in):
             A[s * n_in + i] = X[r, i]
-    _forward(theta, lay, offs, A, Z, m)
+    _forward(theta, lay, offs, A, Z, m, one)
     value = _output_delta(cfg[0], lay[n_layers - 1, 4], A, offs[n_layers], Z, Y, orders, o, start, D,
                           m, lay[n_layers - 1, 1])
     if math.isfinite(value):
-        _backward(theta, lay, offs, A, D, WT, grad, m, hyper[5])
-        _update(theta, grad, cfg, hyper, state, steps)
+        lr = hyper[0]
+        for _ in range(1 if cfg[4] == INVSCALING else 0):  # not an if: LLVM would run pow() every time
+            lr = lr / (steps[0] + 1.0) ** hyper[6]
+        fused = cfg[2] == SGD and hyper[1] == 0.0
+        _backward(theta, lay, offs, A, D, WT, grad, m, one, hyper[5], lr, fused)
+        _update(theta, grad, cfg, hyper, state, steps, lr)
     return value
 
 
@@ -334,7 +377,7 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
     """The epoch loop of :func:`train_epochs`, given its workspace.
 
     :func:`_step` is inlined twice: once with ``m = 1`` known to the compiler,
-    which folds every loop over the batch away (per-sample SGD), once general.
+    which folds every loop over the batch away (per-sample SGD), once for batches.
     """
     n = U(X.shape[0])
     batch = min(U(cfg[1]), n)
@@ -345,11 +388,11 @@ def _train(theta, lay, offs, cfg, hyper, X, Y, orders, epochs, state, steps, los
         total = 0.0
         for start in range(U(0), n, batch):
             if batch == U(1):
-                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, U(1), state,
+                value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start, U(1), True, state,
                               steps, A, D, Z, WT, grad)
             else:
                 value = _step(theta, lay, offs, cfg, hyper, X, Y, orders, o, start,
-                              min(batch, n - start), state, steps, A, D, Z, WT, grad)
+                              min(batch, n - start), False, state, steps, A, D, Z, WT, grad)
             if not math.isfinite(value):
                 _copy(theta, saved)
                 return e
