@@ -235,22 +235,22 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
                          f"(expected shape ({n}, {n_out}))")
     rows = Rows(X, Y, dtype)
     low, high = np.inf, -np.inf
+    limit = float(np.finfo(dtype).max)
     for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
         for a, name in zip((X, Y), names):
             block = np.asarray(a[lo:hi])
-            if block.dtype.kind == "f":
-                _check_finite(block, name, offset=lo)
-                if np.dtype(dtype).itemsize < block.dtype.itemsize:
-                    with np.errstate(over="ignore", under="ignore"):
-                        if not np.isfinite(block.astype(dtype)).all():
-                            raise ValueError(f"{name} has values as large as "
-                                             f"{float(np.abs(block).max()):.3g}, beyond the range "
-                                             f"of {np.dtype(dtype).name}, the network's dtype: "
-                                             f"scale {name} or use a float64 network")
-            check_magnitude(block, name, dtype)
-        if target_loss:
-            yb = np.asarray(Y[lo:hi])
-            low, high = min(low, float(yb.min())), max(high, float(yb.max()))
+            smallest, largest = float(block.min()), float(block.max())  # NaN propagates
+            if not (np.isfinite(smallest) and np.isfinite(largest)):
+                _check_finite(block, name, offset=lo)  # raises, saying where
+            biggest = max(largest, -smallest)
+            if biggest > limit:
+                raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
+                                 f"of {np.dtype(dtype).name}, the network's dtype: "
+                                 f"scale {name} or use a float64 network")
+            if biggest > np.sqrt(limit):
+                check_magnitude(block, name, dtype)  # raises
+            if a is Y and target_loss:
+                low, high = min(low, smallest), max(high, largest)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")
