@@ -11,3 +11,17 @@ def assert_params_close(net, expected_theta, atol, label=""):
         f"{label}: parameter {worst} differs by {diff[worst]:.3g} (> {atol:g}): "
         f"{net.theta[worst]!r} vs {expected_theta[worst]!r}")
     return float(diff.max())
+
+
+def finite_difference(net, X, Y, h=1e-6):
+    """Central differences of ``net``'s loss on ``X``, ``Y`` over every parameter (flat)."""
+    grad = np.empty_like(net.theta)
+    for p in range(net.n_params):
+        keep = net.theta[p]
+        net.theta[p] = keep + h
+        up = net.loss_value(X, Y)
+        net.theta[p] = keep - h
+        down = net.loss_value(X, Y)
+        net.theta[p] = keep
+        grad[p] = (up - down) / (2 * h)
+    return grad

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import vecnet
+from helpers import finite_difference
 from vecnet import engines
 from vecnet.activations import ACTIVATIONS
 from vecnet.optimizers import SGD
@@ -76,20 +77,6 @@ def test_cross_entropies_need_their_own_output(loss):
             vecnet.Network([2, 3, 2], activation="tanh", output_activation=output, loss=loss)
 
 
-def _finite_difference(net, X, Y, h=1e-6):
-    """Central differences of the loss over every parameter."""
-    grad = np.empty_like(net.theta)
-    for p in range(net.n_params):
-        keep = net.theta[p]
-        net.theta[p] = keep + h
-        up = net.loss_value(X, Y)
-        net.theta[p] = keep - h
-        down = net.loss_value(X, Y)
-        net.theta[p] = keep
-        grad[p] = (up - down) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("output", sorted(ACTIVATIONS))
 def test_mse_works_with_every_output_activation(output):
     rng = np.random.default_rng(1)
@@ -99,7 +86,7 @@ def test_mse_works_with_every_output_activation(output):
                          seed=3)
     net.params[-1][1][...] += 0.3          # keep relu units away from their kink
     _, grad = net.gradients(X, Y)
-    np.testing.assert_allclose(grad, _finite_difference(net, X, Y), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad, finite_difference(net, X, Y), rtol=1e-6, atol=1e-8)
     a, b = net.copy(), net.copy()
     a.fit(X, Y, epochs=3, batch_size=2, engine="numpy")
     b.fit(X, Y, epochs=3, batch_size=2, engine="numba")
