@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import vecnet
-from vecnet import _kernels, bench
+from vecnet import bench
 from vecnet.cli import main
-from vecnet.engines import choose_engine
+from vecnet.engines import _kernels, choose_engine
 
 TINY = (replace(bench.ARTICLE, epochs=3),
         replace(bench.SMALL, n_samples=64, sizes=(4, 8, 1)),
@@ -50,7 +50,7 @@ def test_bench_prints_a_table_with_speedups_and_saves_json(tiny_matrix, tmp_path
 
 
 def test_peers_say_not_installed_when_missing(tiny_matrix, monkeypatch, capsys):
-    from vecnet import _peers
+    from vecnet.bench import peers as _peers
 
     monkeypatch.setattr(_peers, "MODULES", {"torch": "no_such_module_x", "sklearn": "no_such_module_y"})
     assert main(["bench", "--quick", "--peers"]) == 0

@@ -168,7 +168,7 @@ def test_help_lists_every_option(capsys, command, words):
 
 
 def test_console_script_reports_errors_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "vecnet.cli", "train", str(tmp_path / "no.csv"),
+    result = subprocess.run([sys.executable, "-m", "vecnet", "train", str(tmp_path / "no.csv"),
                              "-o", str(tmp_path / "m.npz")], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 2
     assert "vecnet train: error:" in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import vecnet
-from vecnet import _kernels, engines, training
+from vecnet import engines
+from vecnet.engines import _kernels
+from vecnet.training import loop as training
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT,

@@ -580,7 +580,7 @@ def test_values_beyond_float32_are_refused_by_a_float32_network():
 
 
 def test_a_nan_far_into_a_memmap_is_found_block_by_block(monkeypatch, tmp_path):
-    import vecnet._validation as validation
+    import vecnet.data.validation as validation
 
     monkeypatch.setattr(validation, "FINITE_CHECK_ELEMENTS", 30)  # 10 rows of 3 per block
     X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float64, shape=(95, 3))

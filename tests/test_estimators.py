@@ -281,8 +281,8 @@ def test_regressor_score_is_r2():
     pred = reg.predict(X)
     r2 = 1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2)
     assert reg.score(X, y) == pytest.approx(r2, rel=1e-12)
-    assert vecnet.estimators.r2_score(np.ones(4), np.ones(4)) == 1.0     # constant target, exact
-    assert vecnet.estimators.r2_score(np.ones(4), np.zeros(4)) == 0.0
+    assert vecnet.training.metrics.r2_score(np.ones(4), np.ones(4)) == 1.0     # constant target, exact
+    assert vecnet.training.metrics.r2_score(np.ones(4), np.zeros(4)) == 0.0
 
 
 def test_classifier_score_is_accuracy():

@@ -7,8 +7,8 @@ import pytest
 
 import vecnet
 from helpers import assert_params_close
-from vecnet import training
-from vecnet.metrics import R2, Accuracy
+from vecnet.training import loop as training
+from vecnet.training.metrics import R2, Accuracy
 
 
 def _net(**kw):

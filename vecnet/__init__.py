@@ -6,19 +6,16 @@
   kernels) and ``"reference"``, chosen by :func:`vecnet.fit`'s ``engine``.
 """
 
-from ._estimator_base import ConvergenceWarning, NotFittedError
 from .activations import ACTIVATIONS
-from .callbacks import EarlyStopping
-from .data import article_data, synthetic
-from .datasource import NpyRows, open_npy
-from .estimators import MLPClassifier, MLPRegressor
+from .data import NpyRows, article_data, open_npy, synthetic
+from .estimators import ConvergenceWarning, MLPClassifier, MLPRegressor, NotFittedError
 from .io import ModelFormatError, load, save
 from .losses import LOSSES
-from .network import Network
+from .network import Network, from_reference
 from .optimizers import SGD, Adam
 from .reference import ReferenceNetwork
-from .scalar_map import SCALAR_MAP, from_reference, to_reference
-from .training import DivergenceWarning, History, fit
+from .scalar_map import SCALAR_MAP, to_reference
+from .training import DivergenceWarning, EarlyStopping, History, fit
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@ does: ``delta *= a * (1 - a)`` for the sigmoid), so the backward pass never
 needs ``z``. Arrays are batches of shape (n_samples, n_units).
 
 Every activation also has an integer ``code`` that the compiled kernels in
-:mod:`vecnet._kernels` dispatch on; the two implementations are held equal by
+:mod:`vecnet.engines._kernels` dispatch on (the table is :mod:`vecnet.codes`); the two implementations are held equal by
 tests parametrized over :data:`ACTIVATIONS`.
 """
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from . import codes
 
 
 def identity(z, out=None):
@@ -94,11 +96,11 @@ class Activation:
 
 
 ACTIVATIONS = {
-    "identity": Activation("identity", identity, identity_backward, 0),
-    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_backward, 1),
-    "tanh": Activation("tanh", tanh, tanh_backward, 2),
-    "relu": Activation("relu", relu, relu_backward, 3),
-    "softmax": Activation("softmax", softmax, softmax_backward, 4, output_only=True),
+    "identity": Activation("identity", identity, identity_backward, codes.IDENTITY),
+    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_backward, codes.SIGMOID),
+    "tanh": Activation("tanh", tanh, tanh_backward, codes.TANH),
+    "relu": Activation("relu", relu, relu_backward, codes.RELU),
+    "softmax": Activation("softmax", softmax, softmax_backward, codes.SOFTMAX, output_only=True),
 }
 """Registered activations by name. ``softmax`` is for the output layer only."""
 

@@ -14,7 +14,7 @@ error that back-propagation starts from.
 - ``cce``: categorical cross-entropy, for a ``softmax`` output; computed as
   ``logsumexp(z) - sum(y * z)`` per sample. ``delta = (A - Y) / n_samples``.
 
-Each loss has an integer ``code`` for :mod:`vecnet._kernels`.
+Each loss has an integer ``code`` for :mod:`vecnet.engines._kernels` (the table is :mod:`vecnet.codes`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from . import codes
 from .activations import ACTIVATIONS
 
 
@@ -81,9 +82,9 @@ class Loss:
 
 
 LOSSES = {
-    "mse": Loss("mse", mse_value, mse_delta, 0),
-    "bce": Loss("bce", bce_value, bce_delta, 1, requires_output="sigmoid"),
-    "cce": Loss("cce", cce_value, cce_delta, 2, requires_output="softmax"),
+    "mse": Loss("mse", mse_value, mse_delta, codes.MSE),
+    "bce": Loss("bce", bce_value, bce_delta, codes.BCE, requires_output="sigmoid"),
+    "cce": Loss("cce", cce_value, cce_delta, codes.CCE, requires_output="softmax"),
 }
 """Registered losses by name."""
 

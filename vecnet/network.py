@@ -17,15 +17,21 @@ import copy
 
 import numpy as np
 
-from ._validation import check_choice, check_seed, check_sizes, check_X
 from .activations import ACTIVATIONS, get_activation
-from .losses import check_pairing, get_loss
+from .data.validation import check_choice, check_seed, check_sizes, check_X
+from .engines import EngineState
+from .io import ModelFormatError, savable
+from .io import save as save_model
+from .losses import LOSSES, check_pairing, get_loss
+from .scalar_map import set_from_reference
+from .training import fit as fit_network
 
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
 uniform and He normal (both with zero biases)."""
 
 
+@savable
 class Network:
     """A feedforward network of dense layers, its weights held as matrices.
 
@@ -293,17 +299,98 @@ class Network:
         -------
         vecnet.training.History
         """
-        from .training import fit
-
-        return fit(self, X, y, **kwargs)
+        return fit_network(self, X, y, **kwargs)
 
     def save(self, path, *, metadata=None):
         """Save the network to ``path`` (an ``.npz`` file, no pickle); see :func:`vecnet.io.save`."""
-        from .io import save
+        save_model(self, path, metadata=metadata)
 
-        save(self, path, metadata=metadata)
+    # -- files (see vecnet.io) ------------------------------------------------------
+    _file_arrays = (("theta",), ("optimizer_memory", "optimizer_steps"))
+
+    def _to_file(self):
+        """Header fields and arrays for :func:`vecnet.io.save`."""
+        if not np.isfinite(self.theta).all():
+            raise ValueError("the network's weights contain NaN or inf; refusing to save them")
+        fields = {"network": {"sizes": list(self.sizes), "activation": self.activation,
+                              "output_activation": self.output_activation, "loss": self.loss,
+                              "dtype": self.dtype.name}}
+        arrays = {"theta": self.theta}
+        state = getattr(self, "_engine_state", None)
+        if (state is not None and state.memory.shape == (2, self.n_params)
+                and np.isfinite(state.memory).all()):
+            arrays["optimizer_memory"] = state.memory
+            arrays["optimizer_steps"] = state.steps
+        return fields, arrays
+
+    @classmethod
+    def _from_file(cls, path, header, arrays):
+        """The network a file describes, after checking it; see :func:`vecnet.io.load`."""
+        net = _build_network(path, header.get("network"), arrays.get("theta"))
+        _restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"))
+        return net
 
     def __repr__(self):
         return (f"Network(sizes={self.sizes}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r}, loss={self.loss!r}, "
                 f"dtype={self.dtype.name})")
+
+
+def from_reference(ref, dtype=None):
+    """A 2-2-1 sigmoid/mse :class:`Network` holding ``ref``'s nine parameters.
+
+    Parameters
+    ----------
+    ref : ReferenceNetwork
+    dtype : numpy dtype, optional
+        Defaults to float64.
+
+    Returns
+    -------
+    Network
+    """
+    net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=dtype or np.float64)
+    return set_from_reference(net, ref)
+
+
+def _build_network(path, spec, theta):
+    """The :class:`Network` of ``spec`` (a file's header) holding ``theta``, after checking both."""
+    if not isinstance(spec, dict):
+        raise ModelFormatError(f"{path}: the header has no network description")
+    sizes = spec.get("sizes")
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
+        raise ModelFormatError(f"{path}: invalid layer sizes {sizes!r}")
+    for key, registry in (("activation", ACTIVATIONS), ("output_activation", ACTIVATIONS), ("loss", LOSSES)):
+        if spec.get(key) not in registry:
+            raise ModelFormatError(f"{path}: unknown {key} {spec.get(key)!r}")
+    if spec.get("dtype") not in ("float32", "float64"):
+        raise ModelFormatError(f"{path}: invalid dtype {spec.get('dtype')!r}")
+    try:
+        net = Network(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
+                      loss=spec["loss"], dtype=spec["dtype"], seed=0)
+    except ValueError as exc:
+        raise ModelFormatError(f"{path}: invalid architecture: {exc}") from None
+    if theta is None or theta.dtype != net.dtype or theta.shape != (net.n_params,):
+        got = None if theta is None else f"{theta.dtype} {theta.shape}"
+        raise ModelFormatError(f"{path}: the weights do not match the architecture {sizes}: expected "
+                               f"{net.dtype} ({net.n_params},), got {got}")
+    if not np.isfinite(theta).all():
+        raise ModelFormatError(f"{path}: the weights contain NaN or inf")
+    net.theta[...] = theta
+    return net
+
+
+def _restore_optimizer(path, net, memory, steps):
+    """Give ``net`` the saved optimizer state, after checking it."""
+    if memory is None and steps is None:
+        return
+    if (memory is None or steps is None or memory.dtype != net.dtype or memory.shape != (2, net.n_params)
+            or steps.dtype != np.int64 or steps.shape != (1,) or steps[0] < 0):
+        raise ModelFormatError(f"{path}: the optimizer state does not match the network")
+    if not np.isfinite(memory).all():
+        raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
+    state = EngineState(net)
+    state.memory[...] = memory
+    state.steps[...] = steps
+    net._engine_state = state

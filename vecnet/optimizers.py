@@ -4,7 +4,7 @@ and a learning-rate schedule.
 An optimizer is a small frozen dataclass of settings. The NumPy engine calls
 :meth:`Optimizer.step` on the flat parameter vector; the compiled kernels get
 the same settings through :meth:`Optimizer.kernel_args` and apply the same
-formulas in :func:`vecnet._kernels._update`.
+formulas in :func:`vecnet.engines._kernels._update`.
 
 With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
 
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _kernels
-from ._validation import check_bool, check_choice, check_real
+from . import codes
+from .data.validation import check_bool, check_choice, check_real
 
-SCHEDULES = {"constant": _kernels.CONSTANT, "invscaling": _kernels.INVSCALING}
+SCHEDULES = {"constant": codes.CONSTANT, "invscaling": codes.INVSCALING}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class SGD(Optimizer):
     momentum: float = 0.0
     nesterov: bool = False
 
-    code = _kernels.SGD
+    code = codes.SGD
 
     def __post_init__(self):
         super().__post_init__()
@@ -128,7 +128,7 @@ class Adam(Optimizer):
     beta2: float = 0.999
     eps: float = 1e-8
 
-    code = _kernels.ADAM
+    code = codes.ADAM
 
     def __post_init__(self):
         super().__post_init__()

@@ -13,11 +13,13 @@ w3    ``W0[0, 1]``   b1    ``b0[0]``
 w4    ``W0[1, 1]``   b2    ``b0[1]``
                      b3    ``b1[0]``
 ====  =============  ====  ===========
+
+The functions here read and write a network's ``params`` and never build one:
+:func:`vecnet.network.from_reference` does.
 """
 
 from __future__ import annotations
 
-from .network import Network
 from .reference import PARAM_NAMES, ReferenceNetwork
 
 SCALAR_MAP = {
@@ -34,7 +36,8 @@ SCALAR_MAP = {
 """``name -> (layer, "W" or "b", index)`` for the original's nine parameters."""
 
 
-def _is_article_network(net):
+def is_article_network(net):
+    """True for the article's network: ``[2, 2, 1]``, sigmoid, mse."""
     return (net.sizes == [2, 2, 1] and net.activation == "sigmoid"
             and net.output_activation == "sigmoid" and net.loss == "mse")
 
@@ -46,22 +49,8 @@ def locate(net, name):
     return (W if kind == "W" else b), index
 
 
-def from_reference(ref, dtype=None):
-    """A 2-2-1 sigmoid/mse :class:`Network` holding ``ref``'s nine parameters.
-
-    Parameters
-    ----------
-    ref : ReferenceNetwork
-    dtype : numpy dtype, optional
-        Defaults to float64.
-
-    Returns
-    -------
-    Network
-    """
-    import numpy as np
-
-    net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=dtype or np.float64)
+def set_from_reference(net, ref):
+    """Copy ``ref``'s nine parameters into the 2-2-1 ``net``'s matrices, in place; return ``net``."""
     for name, value in ref.params().items():
         arr, index = locate(net, name)
         arr[index] = value
@@ -70,7 +59,7 @@ def from_reference(ref, dtype=None):
 
 def to_reference(net):
     """A :class:`ReferenceNetwork` with the nine parameters of the 2-2-1 ``net``."""
-    if not _is_article_network(net):
+    if not is_article_network(net):
         raise ValueError(f"only the article's network ([2, 2, 1], sigmoid, mse) maps to the "
                          f"nine scalars; got {net!r}")
     params = {}

@@ -35,18 +35,20 @@ import warnings
 
 import numpy as np
 
-from ._estimator_base import (
+from ..data.validation import check_positive_int
+from ..engines import ENGINES
+from ..io import ModelFormatError, plain
+from ..io import save as save_model
+from ..network import Network
+from ..optimizers import SGD, Adam
+from ..training import fit as _fit_network
+from ..training.metrics import score as metric_score
+from ._base import (
     ConvergenceWarning,
     EstimatorBase,
     check_features,
     check_random_state,
 )
-from ._validation import check_positive_int
-from .engines import ENGINES
-from .metrics import score as metric_score
-from .network import Network
-from .optimizers import SGD, Adam
-from .training import fit as _fit_network
 
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                       "identity": "identity"}
@@ -277,6 +279,45 @@ class _BaseMLP(EstimatorBase):
 
     def save(self, path):
         """Save the fitted estimator to ``path``; see :func:`vecnet.io.save`."""
-        from .io import save
+        save_model(self, path)
 
-        save(self, path)
+    # -- files (see vecnet.io) ------------------------------------------------------
+    _file_arrays = Network._file_arrays
+
+    def _to_file(self):
+        """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
+        self._check_fitted()
+        fields, arrays = self.net_._to_file()
+        fields["params"] = plain(self.get_params())
+        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
+        return fields, arrays
+
+    def _load_classes(self, path, net, classes):
+        """Take the classifier's ``classes`` from a file (a no-op for the regressor)."""
+
+    @classmethod
+    def _from_file(cls, path, header, arrays):
+        """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
+        net = Network._from_file(path, header, arrays)
+        params, fitted = header.get("params"), header.get("fitted")
+        if not isinstance(params, dict) or not isinstance(fitted, dict) or set(fitted) != set(FITTED_STATE):
+            raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        try:
+            est = cls().set_params(**params)
+            est._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise ModelFormatError(f"{path}: invalid estimator parameters: {exc}") from None
+        if fitted["n_features_in_"] != net.sizes[0] or fitted["n_outputs_"] != net.sizes[-1]:
+            raise ModelFormatError(f"{path}: n_features_in_ / n_outputs_ do not match the network {net.sizes}")
+        if (net.output_activation, net.loss) != cls._output(net.sizes[-1]):
+            raise ModelFormatError(f"{path}: a {cls.__name__} cannot have a {net.output_activation} output "
+                                   f"with {net.loss} loss")
+        est._load_classes(path, net, arrays.get("classes"))
+        for name in FITTED_STATE:
+            setattr(est, name, fitted[name])
+        if est.best_loss_ is None and not est.early_stopping:
+            est.best_loss_ = np.inf
+        est.net_ = net
+        return est

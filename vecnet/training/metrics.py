@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import get_loss
+from ..losses import get_loss
 
 
 class Accuracy:
@@ -99,7 +99,7 @@ def r2_score(Y, P):
 
 
 def evaluate(net, rows, block_rows):
-    """Loss and metric of ``net`` on :class:`vecnet.datasource.Rows` ``rows``.
+    """Loss and metric of ``net`` on :class:`vecnet.data.rows.Rows` ``rows``.
 
     Returns
     -------

@@ -10,7 +10,7 @@ when the loss or a weight stops being finite.
 
 - ``"numpy"``: whole batches through matrix products; Python loops over batches
   only.
-- ``"numba"``: the compiled kernel :func:`vecnet._kernels.train_epochs`, every
+- ``"numba"``: the compiled kernel :func:`vecnet.engines._kernels.train_epochs`, every
   sample and every update in compiled code.
 - ``"reference"``: the per-scalar :class:`vecnet.reference.ReferenceNetwork`,
   for the article's 2-2-1 network with plain SGD, per sample or full batch.
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..losses import get_loss
+from ..optimizers import SGD
+from ..scalar_map import is_article_network, set_from_reference, to_reference
 from . import _kernels
-from .losses import get_loss
-from .optimizers import SGD
 
 ENGINES = ("auto", "numpy", "numba", "reference")
 
@@ -81,10 +82,8 @@ def run_numba(net, X, Y, orders, epochs, batch_size, optimizer, state):
 
 def check_reference(net, X, batch_size, optimizer, orders):
     """Refuse what the per-scalar reference cannot run, with the reason."""
-    from .scalar_map import _is_article_network
-
     n = X.shape[0]
-    if not _is_article_network(net):
+    if not is_article_network(net):
         raise ValueError("engine 'reference' runs only the article's network "
                          "([2, 2, 1], sigmoid, mse)")
     if not (type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.l2 == 0
@@ -99,8 +98,6 @@ def check_reference(net, X, batch_size, optimizer, orders):
 
 def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Train the per-scalar reference from ``net``'s weights and copy the result back."""
-    from .scalar_map import from_reference, to_reference
-
     ref = to_reference(net)
     n = X.shape[0]
     losses = []
@@ -116,7 +113,7 @@ def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
             losses.pop()
             break
         state.steps[0] += n if batch_size == 1 else 1
-    net.theta[...] = from_reference(ref).theta
+    set_from_reference(net, ref)
     return losses
 
 

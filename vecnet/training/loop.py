@@ -6,7 +6,7 @@ call: for the Numba engine, one compiled call for the whole training. Anything
 per-epoch makes the loop call the engine once per epoch and do the rest in
 Python. Data that would need a conversion copy larger than ``chunk_bytes`` is
 streamed: each epoch calls the engine once per row block (see
-:mod:`vecnet.datasource`).
+:mod:`vecnet.data.rows`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import check_fit_params, check_positive_int
+from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
+from ..data.validation import check_fit_params, check_positive_int
+from ..engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from ..losses import get_loss
+from ..optimizers import make_optimizer
 from .callbacks import EarlyStopping, Progress, _Stopper
-from .datasource import DEFAULT_CHUNK_BYTES, as_rows
-from .engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
-from .losses import get_loss
 from .metrics import evaluate, metric_name
-from .optimizers import make_optimizer
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -46,7 +46,7 @@ class History:
         Loss on the validation data after each epoch (empty without validation).
     metric : str
         Name of the validation metric: ``"accuracy"`` for ``bce`` and ``cce``,
-        ``"r2"`` for ``mse`` (see :mod:`vecnet.metrics`).
+        ``"r2"`` for ``mse`` (see :mod:`vecnet.training.metrics`).
     val_metric : list of float
         That metric on the validation data after each epoch.
     epoch_time : list of float
@@ -106,7 +106,7 @@ def _warm_up(net, X, Y, optimizer):
     if key in _WARMED:
         return 0.0
     t0 = time.perf_counter()
-    from .engines import run_numba
+    from ..engines import run_numba
 
     run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer,
               EngineState(net))
@@ -200,7 +200,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     net : Network
     X : array-like, numpy.memmap or lazy array, shape (n_samples, n_features)
         Lists, integer arrays, float32 or float64, any memory order, read-only
-        arrays; a ``numpy.memmap`` or a :class:`vecnet.datasource.NpyRows`
+        arrays; a ``numpy.memmap`` or a :class:`vecnet.data.rows.NpyRows`
         (:func:`vecnet.open_npy`) for data larger than memory. Nothing is
         copied whole: see ``chunk_bytes``.
     y : array-like, shape (n_samples,) or (n_samples, n_outputs)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import _as_float_array, _check_finite, check_magnitude
+from .validation import _as_float_array, _check_finite, check_magnitude
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""

@@ -36,6 +36,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ..codes import ADAM, BCE, CCE, INVSCALING, RELU, SGD, SIGMOID, SOFTMAX, TANH  # noqa: F401
+
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 """The one place the kernels' compile flags live: cached, no fastmath; division by
 zero gives inf/nan as in NumPy instead of raising (no exception paths in the loops)."""
@@ -46,10 +48,6 @@ update), and inlined into the loop, so no call passes arrays field by field. Pro
 without the inlining a per-sample update costs about twice as much; with it, compiling
 from an empty cache takes 25-30 s instead of 10-15 s."""
 
-IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
-MSE, BCE, CCE = 0, 1, 2
-SGD, ADAM = 0, 1
-CONSTANT, INVSCALING = 0, 1
 EXP_MAX = 709.782712893384
 """``log`` of the largest float64: ``math.exp`` overflows above it (and raises, in pure Python)."""
 U = np.uint64

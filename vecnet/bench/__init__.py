@@ -1,7 +1,7 @@
 """``vecnet bench``: the engines side by side on a small matrix of workloads.
 
 The jobs (:class:`Workload`, :data:`WORKLOADS`, :data:`QUICK`) live in
-:mod:`vecnet._workloads`. Each
+:mod:`vecnet.bench.workloads`. Each
 engine trains the same network from the same initial weights on the same data;
 the time reported is the best of a few rounds taken in turn across the engines
 (:func:`time_runs`), after a warm-up run on a slice of the data, so the Numba
@@ -17,7 +17,7 @@ Besides the engines, two kinds of runner:
   engine's arithmetic (ReLU hidden layers, softmax and cross-entropy), the
   ceiling for the ``"numpy"`` engine on wide networks;
 - peers (``--peers``): PyTorch on the CPU and scikit-learn's MLP, on the same
-  layer sizes, batches and epochs (see :mod:`vecnet._peers`).
+  layer sizes, batches and epochs (see :mod:`vecnet.bench.peers`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ._workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
+from ..network import Network
+from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
     ARTICLE,
     FULL,
     QUICK,
@@ -46,7 +47,6 @@ from ._workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.
     Workload,
     handwritten_numpy,
 )
-from .network import Network
 
 ENGINE_ORDER = ("reference", "numpy", "numba", "numpy-hand", "torch", "sklearn")
 
@@ -70,7 +70,7 @@ def runner(engine):
     if engine == "numpy-hand":
         return _hand_runner
     if engine in ("torch", "sklearn"):
-        from . import _peers
+        from . import peers as _peers
 
         return _peers.runner(engine)
     return _engine_runner(engine)
@@ -157,7 +157,7 @@ def run_matrix(workloads, peers=False, progress=None):
     (``"update"`` or ``"epoch"``), ``per_unit`` (seconds per unit),
     ``vs_loop`` and ``vs_numpy`` (speed-ups, or None), and ``note``.
     """
-    from . import _peers
+    from . import peers as _peers
 
     rows = []
     total = sum(len(w.engines) + (len(_peers.PEERS) if peers else 0) for w in workloads)

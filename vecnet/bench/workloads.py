@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .data import article_data, synthetic
-from .network import Network
+from ..data.examples import article_data, synthetic
+from ..network import Network
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,8 @@ def _report_warnings(command, caught):
 
 def train(args):
     """Run ``vecnet train``; returns the exit code."""
-    from .estimators import MLPClassifier, MLPRegressor
-    from .io import save
+    from ..estimators import MLPClassifier, MLPRegressor
+    from ..io import save
 
     data, names = read_table(args.data, args.delimiter)
     if data.shape[1] < 2:
@@ -234,8 +234,8 @@ def _format(value):
 
 def predict(args):
     """Run ``vecnet predict``; returns the exit code."""
-    from .io import load, read_header
-    from .network import Network
+    from ..io import load, read_header
+    from ..network import Network
 
     model = load(args.model)
     metadata = read_header(args.model).get("metadata") or {}

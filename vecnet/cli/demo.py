@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from .data import article_data
-from .reference import ReferenceNetwork
-from .scalar_map import from_reference
+from ..data.examples import article_data
+from ..network import from_reference
+from ..reference import ReferenceNetwork
 
 ENGINE_ORDER = ("reference", "numpy", "numba")
 

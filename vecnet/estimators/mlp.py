@@ -1,22 +1,25 @@
 """scikit-learn style estimators: :class:`MLPClassifier` and :class:`MLPRegressor`.
 
 Their shared parameters, training and the mapping of scikit-learn's settings onto
-vecnet's live in :mod:`vecnet._mlp_base`.
+vecnet's live in :mod:`vecnet.estimators._mlp`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
 
-from ._estimator_base import DataConversionWarning, check_target
-from ._mlp_base import FITTED_STATE, _BaseMLP
-from .metrics import r2_score
+from ..io import ModelFormatError, savable
+from ..training.metrics import r2_score
+from ._base import DataConversionWarning, check_target
+from ._mlp import FITTED_STATE, _BaseMLP
 
 __all__ = ["FITTED_STATE", "MLPClassifier", "MLPRegressor", "r2_score"]
 
 
+@savable
 class MLPClassifier(_BaseMLP):
     """A multi-layer perceptron classifier with scikit-learn's interface.
 
@@ -120,6 +123,31 @@ class MLPClassifier(_BaseMLP):
         Y[np.arange(n_samples), index] = 1.0
         return Y
 
+    _file_arrays = (("theta", "classes"), _BaseMLP._file_arrays[1])
+
+    def _to_file(self):
+        """The estimator's header fields and arrays, plus ``classes_`` (numbers or strings, no pickle)."""
+        fields, arrays = super()._to_file()
+        classes = np.asarray(self.classes_)
+        if classes.dtype.kind == "O":
+            with contextlib.suppress(ValueError, TypeError):  # mixed labels: refused below
+                classes = np.asarray(classes.tolist())
+        if classes.dtype.kind not in "biufU":
+            raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved without pickle; "
+                             "use numbers or strings as labels")
+        arrays["classes"] = classes
+        return fields, arrays
+
+    def _load_classes(self, path, net, classes):
+        """Check and take ``classes`` read from a file."""
+        if classes is None or classes.ndim != 1 or classes.size < 2:
+            raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
+        if classes.dtype.kind not in "biufU" or np.unique(classes).size != classes.size:
+            raise ModelFormatError(f"{path}: the classifier's classes are not distinct labels")
+        if net.sizes[-1] != (1 if classes.size == 2 else classes.size):
+            raise ModelFormatError(f"{path}: {classes.size} classes do not match {net.sizes[-1]} outputs")
+        self.classes_ = classes
+
     def partial_fit(self, X, y, classes=None):
         """One epoch of training on ``X`` and ``y``, continuing from the current weights.
 
@@ -171,6 +199,7 @@ class MLPClassifier(_BaseMLP):
         return float(np.mean(self.predict(X) == y.reshape(-1)))
 
 
+@savable
 class MLPRegressor(_BaseMLP):
     """A multi-layer perceptron regressor with scikit-learn's interface.
 

@@ -14,7 +14,7 @@ def _demo(args):
 
 
 def _bench(args):
-    from .bench import main
+    from ..bench import main
 
     return main(args)
 
@@ -50,7 +50,7 @@ def build_parser():
     bench.add_argument("--plot", metavar="PATH", help="save a bar chart (needs matplotlib)")
     bench.set_defaults(func=_bench)
 
-    from .cli_train import add_parsers
+    from .train import add_parsers
 
     add_parsers(sub)
     return parser
@@ -65,6 +65,3 @@ def main(argv=None):
         print(f"vecnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

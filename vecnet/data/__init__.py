@@ -1,0 +1,11 @@
+"""Data: checks at the public boundary, row blocks for training, and example data sets.
+
+- :mod:`vecnet.data.validation`: what users pass, checked and converted.
+- :mod:`vecnet.data.rows`: training data as row blocks (in memory, memory-mapped, ``.npy``).
+- :mod:`vecnet.data.examples`: the article's four samples and a synthetic generator.
+"""
+
+from .examples import article_data, synthetic
+from .rows import NpyRows, open_npy
+
+__all__ = ["NpyRows", "article_data", "open_npy", "synthetic"]
