@@ -135,6 +135,7 @@ class Rows:
         self.X, self.Y, self.dtype = X, Y, np.dtype(dtype)
         self.start = start
         self.stop = X.shape[0] if stop is None else stop
+        self.width = (X.shape[1], 1 if len(Y.shape) == 1 else Y.shape[1])  # as checked at the start
 
     def __len__(self):
         return self.stop - self.start
@@ -142,20 +143,30 @@ class Rows:
     @property
     def row_bytes(self):
         """Bytes of one converted row of ``X`` and ``Y`` together."""
-        n_out = 1 if len(self.Y.shape) == 1 else self.Y.shape[1]
-        return (self.X.shape[1] + n_out) * self.dtype.itemsize
+        return sum(self.width) * self.dtype.itemsize
 
     def take(self, lo, hi):
-        """Rows ``lo:hi`` (relative to this view) of ``X`` and ``Y``, converted and C-contiguous."""
-        sl = slice(self.start + lo, self.start + hi)
+        """Rows ``lo:hi`` (relative to this view) of ``X`` and ``Y``, converted and C-contiguous.
+
+        Every block is checked (:func:`check_block`): a lazy array whose slices
+        return other rows than asked raises ``ValueError`` here, before an
+        engine sees the block.
+        """
+        a, b = self.start + lo, self.start + hi
         with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
-            X = np.ascontiguousarray(np.asarray(self.X[sl]), dtype=self.dtype)
-            Y = np.ascontiguousarray(np.asarray(self.Y[sl]), dtype=self.dtype)
-        return X, Y.reshape(len(X), -1)
+            X = np.ascontiguousarray(read_rows(self.X, a, b, "X"), dtype=self.dtype)
+            Y = np.ascontiguousarray(read_rows(self.Y, a, b, "y"), dtype=self.dtype)
+        return self._checked(X, Y.reshape(len(Y), -1), a, b)
+
+    def _checked(self, X, Y, a, b):
+        """``(X, Y)`` after :func:`check_block` against this view's shapes."""
+        check_block(X, (b - a, self.width[0]), self.dtype, f"X rows {a}:{b}")
+        check_block(Y, (b - a, self.width[1]), self.dtype, f"y rows {a}:{b}")
+        return X, Y
 
     def blocks(self, block_rows):
-        """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows."""
-        return [(lo, min(lo + block_rows, len(self))) for lo in range(0, len(self), block_rows)]
+        """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows: a lazy sequence."""
+        return BlockBounds(len(self), block_rows)
 
     def split(self, n_last):
         """The first ``len - n_last`` rows and the last ``n_last``, as two views."""
@@ -181,12 +192,67 @@ class Rows:
             with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
                 out.append(np.ascontiguousarray(part, dtype=self.dtype))
         X, Y = out
-        return X, Y.reshape(len(X), -1)
+        return self._checked(X, Y.reshape(len(Y), -1), self.start, self.stop)
 
     def block_rows(self, chunk_bytes, multiple=1):
         """Rows per block: as many as fit in ``chunk_bytes``, a multiple of ``multiple``, at least one."""
         rows = max(1, chunk_bytes // self.row_bytes)
         return max(multiple, rows // multiple * multiple)
+
+
+class BlockBounds:
+    """The ``(lo, hi)`` bounds of ``n`` rows cut in blocks of ``size``, computed on demand.
+
+    A sequence (``len``, indexing, iteration) that holds two integers, so that
+    ``10**15`` rows never become a list of bounds.
+    """
+
+    def __init__(self, n, size):
+        self.n, self.size = int(n), int(size)
+
+    def __len__(self):
+        return -(-self.n // self.size)
+
+    def __getitem__(self, i):
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        lo = i * self.size
+        return lo, min(lo + self.size, self.n)
+
+    def __iter__(self):
+        for lo in range(0, self.n, self.size):
+            yield lo, min(lo + self.size, self.n)
+
+
+def read_rows(a, lo, hi, name):
+    """Rows ``lo:hi`` of ``a`` (an ndarray or a lazy array) as an ndarray, with its row count checked."""
+    block = np.asarray(a[lo:hi])
+    if block.ndim == 0 or block.shape[0] != hi - lo:
+        got = "a scalar" if block.ndim == 0 else f"{block.shape[0]} rows (shape {block.shape})"
+        raise ValueError(f"{name}[{lo}:{hi}] returned {got}, not the {hi - lo} rows asked for: "
+                         f"the array's slicing does not agree with its shape {tuple(a.shape)}")
+    if block.shape[1:] != tuple(a.shape[1:]):
+        raise ValueError(f"{name}[{lo}:{hi}] returned rows of shape {block.shape[1:]}, but {name} "
+                         f"has shape {tuple(a.shape)}")
+    return block
+
+
+def check_block(block, shape, dtype, name):
+    """``ValueError`` unless ``block`` is a C-contiguous ndarray of ``shape`` and ``dtype``.
+
+    The one check every block passes before an engine gets it: the compiled
+    kernel reads as many rows as the arrays have, so a short block would make
+    it read past its end.
+    """
+    if not isinstance(block, np.ndarray) or block.shape != tuple(shape):
+        got = block.shape if isinstance(block, np.ndarray) else type(block).__name__
+        raise ValueError(f"{name}: expected a block of shape {tuple(shape)}, got {got}")
+    if block.dtype != dtype or not block.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous {np.dtype(dtype).name} block, got "
+                         f"{block.dtype.name} (C-contiguous: {block.flags.c_contiguous})")
 
 
 def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y"),
@@ -238,7 +304,7 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     limit = float(np.finfo(dtype).max)
     for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
         for a, name in zip((X, Y), names):
-            block = np.asarray(a[lo:hi])
+            block = read_rows(a, lo, hi, name)
             smallest, largest = float(block.min()), float(block.max())  # NaN propagates
             if not (np.isfinite(smallest) and np.isfinite(largest)):
                 _check_finite(block, name, offset=lo)  # raises, saying where

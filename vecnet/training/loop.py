@@ -131,11 +131,11 @@ def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rn
     when training diverged.
     """
     saved = net.theta.copy()
-    blocks = rows.blocks(block_rows)
-    if rng is not None:
-        blocks = [blocks[i] for i in rng.permutation(len(blocks))]
+    blocks = rows.blocks(block_rows)   # lazy: computed one at a time
+    visit = range(len(blocks)) if rng is None else rng.permutation(len(blocks))
     total = 0.0
-    for lo, hi in blocks:
+    for i in visit:
+        lo, hi = blocks[i]
         X, Y = rows.take(lo, hi)
         losses = run(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer, state)
         if not losses:
