@@ -36,7 +36,6 @@ import json
 import os
 import tempfile
 import zipfile
-import zlib
 
 import numpy as np
 
@@ -57,10 +56,12 @@ def savable(cls):
     """Class decorator: files of kind ``cls.__name__`` are written and read by ``cls``.
 
     ``cls`` provides ``_to_file(self) -> (fields, arrays)`` (header fields and
-    named arrays) and the classmethod ``_from_file(path, header, arrays)``,
-    which checks what it reads and raises :class:`ModelFormatError`; its
-    ``_file_arrays`` is ``(required, optional)``, the array names besides
-    ``header``.
+    named arrays), the classmethod ``_check_declared(path, header, shapes)``,
+    which checks the header and the arrays' declared ``(dtype, shape)`` against
+    each other before anything is read or allocated, and the classmethod
+    ``_from_file(path, header, arrays)``, which checks what it reads; both raise
+    :class:`ModelFormatError`. Its ``_file_arrays`` is ``(required, optional)``,
+    the array names besides ``header``.
     """
     KINDS[cls.__name__] = cls
     return cls
@@ -155,27 +156,129 @@ def _atomic_write(path, arrays):
         os.close(dir_fd)
 
 
-def _read_arrays(path):
-    """Every array of the archive at ``path``, read without pickle; ``ModelFormatError`` if unreadable."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        start = f.read(4)
-    if start != b"PK\x03\x04":
-        raise ModelFormatError(f"{path} is not a vecnet model file (not an .npz archive)")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFormatError(f"{path} is not a vecnet model file: {exc}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFormatError(f"{path} is not a vecnet model file: it holds a single array, "
-                               "not an .npz archive")
-    try:
-        with archive:
-            return {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError, KeyError) as exc:
-        raise ModelFormatError(f"{path} is damaged or truncated: {exc}") from None
+MAX_HEADER_BYTES = 1 << 20
+"""Largest JSON header a model file may have: 1 MB."""
+
+STORED_NOTE = "vecnet writes every member stored (uncompressed), as numpy.savez does"
+
+
+READ_NPY_HEADER = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
+class _Archive:
+    """A model archive opened for checking: its members' ``.npy`` headers read, no array data yet.
+
+    Everything that can be known without reading array data is checked at
+    :meth:`open`, in constant memory: the zip directory (names, no duplicates,
+    no encryption, stored members whose sizes add up to no more than the
+    file's), and each member's ``.npy`` header (a plain dtype, C order, and a
+    data size that is exactly what the member holds). ``shapes`` maps array
+    names to ``(dtype, shape)``.
+    """
+
+    def __init__(self, path, f, zf, infos, shapes):
+        self.path, self._f, self._zf, self._infos, self.shapes = path, f, zf, infos, shapes
+
+    @classmethod
+    def open(cls, path, allowed):
+        path = os.fspath(path)
+        f = open(path, "rb")   # FileNotFoundError, IsADirectoryError, PermissionError propagate
+        try:
+            if f.read(4) != b"PK\x03\x04":
+                raise ModelFormatError(f"{path} is not a vecnet model file (not an .npz archive)")
+            size = os.fstat(f.fileno()).st_size
+            f.seek(0)
+            try:
+                zf = zipfile.ZipFile(f)
+                infos, shapes = cls._check_members(path, zf, size, allowed)
+            except ModelFormatError:
+                raise
+            except Exception as exc:   # whatever damaged bytes make zipfile or numpy raise
+                raise ModelFormatError(f"{path} is not a vecnet model file or is damaged: "
+                                       f"{type(exc).__name__}: {exc}") from None
+        except BaseException:
+            f.close()
+            raise
+        return cls(path, f, zf, infos, shapes)
+
+    @staticmethod
+    def _check_members(path, zf, size, allowed):
+        infos, shapes, total = {}, {}, 0
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if name not in allowed or name in infos:
+                raise ModelFormatError(f"{path}: unexpected member {info.filename!r} in the archive "
+                                       f"(expected the arrays among {sorted(allowed)}, once each)")
+            if info.flag_bits & 0x1:
+                raise ModelFormatError(f"{path}: member {info.filename!r} is encrypted")
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+                raise ModelFormatError(f"{path}: member {info.filename!r} is compressed; {STORED_NOTE}")
+            total += info.compress_size
+            if total > size:
+                raise ModelFormatError(f"{path}: the archive declares {total} bytes of members, more "
+                                       f"than the file's {size} bytes: it is truncated or damaged")
+            infos[name] = info
+        for name, info in infos.items():
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in READ_NPY_HEADER:
+                    raise ModelFormatError(f"{path}: array {name!r} has .npy version {version}")
+                shape, fortran, dtype = READ_NPY_HEADER[version](member)
+                start = member.tell()
+            if dtype.hasobject or dtype.kind not in "biufU":
+                raise ModelFormatError(f"{path}: array {name!r} has dtype {dtype}; model files hold "
+                                       "numbers and strings only (no pickle, no object arrays)")
+            if fortran and len(shape) > 1:
+                raise ModelFormatError(f"{path}: array {name!r} is stored in Fortran order")
+            count = 1
+            for d in shape:
+                count *= d
+            if start + count * dtype.itemsize != info.file_size:
+                raise ModelFormatError(f"{path}: array {name!r} declares shape {shape} of {dtype} "
+                                       f"({count * dtype.itemsize} bytes), but its member holds "
+                                       f"{info.file_size - start}: it is truncated or damaged")
+            shapes[name] = (dtype, tuple(shape))
+        return infos, shapes
+
+    def read(self, name):
+        """Array ``name``, read from the archive (its size already checked)."""
+        try:
+            with self._zf.open(self._infos[name]) as member:
+                return np.lib.format.read_array(member, allow_pickle=False)
+        except Exception as exc:
+            raise ModelFormatError(f"{self.path} is damaged or truncated: {type(exc).__name__}: "
+                                   f"{exc}") from None
+
+    def close(self):
+        self._zf.close()
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _allowed_arrays():
+    """Every array name some savable kind may have, ``header`` included."""
+    names = {"header"}
+    for cls in KINDS.values():
+        names.update(*cls._file_arrays)
+    return names
+
+
+def _read_header(archive):
+    """The checked JSON header of an opened :class:`_Archive`."""
+    path = archive.path
+    dtype, shape = archive.shapes.get("header", (None, None))
+    if dtype != np.uint8 or len(shape) != 1:
+        raise ModelFormatError(f"{path} is not a vecnet model file: it has no header")
+    if shape[0] > MAX_HEADER_BYTES:
+        raise ModelFormatError(f"{path}: the model header has {shape[0]} bytes, more than the "
+                               f"{MAX_HEADER_BYTES} a model header may have")
+    return _header(path, {"header": archive.read("header")})
 
 
 def _header(path, arrays):
@@ -185,7 +288,7 @@ def _header(path, arrays):
         raise ModelFormatError(f"{path} is not a vecnet model file: it has no header")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFormatError(f"{path}: the model header is not valid JSON: {exc}") from None
     if not isinstance(header, dict) or header.get("magic") != MAGIC:
         raise ModelFormatError(f"{path} is not a vecnet model file (wrong magic string)")
@@ -200,11 +303,16 @@ def _header(path, arrays):
 
 def read_header(path):
     """The JSON header of the model file at ``path``, checked (see the module docstring): a dict."""
-    return _header(os.fspath(path), _read_arrays(path))
+    with _Archive.open(path, _allowed_arrays()) as archive:
+        return _read_header(archive)
 
 
 def load(path):
     """Load a model saved by :func:`save`.
+
+    Every size the file declares is checked against the file's real size and
+    against the header before any array is read or any model is built, so a
+    small damaged or hostile file is refused in milliseconds and constant memory.
 
     Parameters
     ----------
@@ -222,15 +330,19 @@ def load(path):
     FileNotFoundError
     """
     path = os.fspath(path)
-    arrays = _read_arrays(path)
-    header = _header(path, arrays)
-    kind = header.get("kind")
-    cls = KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ModelFormatError(f"{path}: unknown model kind {kind!r}")
-    required, optional = cls._file_arrays
-    expected = {"header", *required}
-    if not expected <= set(arrays) <= expected | set(optional):
-        raise ModelFormatError(f"{path}: expected the arrays {sorted(expected)} (and optionally "
-                               f"{sorted(optional)}), found {sorted(arrays)}")
+    with _Archive.open(path, _allowed_arrays()) as archive:
+        header = _read_header(archive)
+        kind = header.get("kind")
+        cls = KINDS.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            raise ModelFormatError(f"{path}: unknown model kind {kind!r}")
+        required, optional = cls._file_arrays
+        expected = {"header", *required}
+        found = set(archive.shapes)
+        if not expected <= found <= expected | set(optional):
+            raise ModelFormatError(f"{path}: expected the arrays {sorted(expected)} (and optionally "
+                                   f"{sorted(optional)}), found {sorted(found)}")
+        shapes = {name: archive.shapes[name] for name in found - {"header"}}
+        cls._check_declared(path, header, shapes)   # sizes agree, before anything is allocated
+        arrays = {name: archive.read(name) for name in shapes}
     return cls._from_file(path, header, arrays)

@@ -324,6 +324,11 @@ class Network:
         return fields, arrays
 
     @classmethod
+    def _check_declared(cls, path, header, shapes):
+        """Refuse a header whose architecture disagrees with the arrays' declared ``(dtype, shape)``."""
+        check_declared_network(path, header.get("network"), shapes)
+
+    @classmethod
     def _from_file(cls, path, header, arrays):
         """The network a file describes, after checking it; see :func:`vecnet.io.load`."""
         net = _build_network(path, header.get("network"), arrays.get("theta"))
@@ -353,8 +358,29 @@ def from_reference(ref, dtype=None):
     return set_from_reference(net, ref)
 
 
-def _build_network(path, spec, theta):
-    """The :class:`Network` of ``spec`` (a file's header) holding ``theta``, after checking both."""
+def check_declared_network(path, spec, shapes):
+    """``ModelFormatError`` unless ``spec`` (a file's header) is valid and fits the declared arrays.
+
+    ``shapes`` maps array names to ``(dtype, shape)`` as their ``.npy`` headers
+    declare them; the number of parameters is computed from ``spec["sizes"]``
+    by arithmetic alone, so nothing is allocated here.
+    """
+    sizes = _check_spec(path, spec)
+    dtype = np.dtype(spec["dtype"])
+    n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    got = shapes.get("theta")
+    if got != (dtype, (n_params,)):
+        got = None if got is None else f"{got[0]} {got[1]}"
+        raise ModelFormatError(f"{path}: the weights do not match the architecture {sizes}: expected "
+                               f"{dtype} ({n_params},), got {got}")
+    memory, steps = shapes.get("optimizer_memory"), shapes.get("optimizer_steps")
+    if (memory, steps) != (None, None) and (memory != (dtype, (2, n_params))
+                                            or steps != (np.dtype(np.int64), (1,))):
+        raise ModelFormatError(f"{path}: the optimizer state does not match the network")
+
+
+def _check_spec(path, spec):
+    """The layer sizes of ``spec`` (a file's header), after checking every field of it."""
     if not isinstance(spec, dict):
         raise ModelFormatError(f"{path}: the header has no network description")
     sizes = spec.get("sizes")
@@ -366,6 +392,12 @@ def _build_network(path, spec, theta):
             raise ModelFormatError(f"{path}: unknown {key} {spec.get(key)!r}")
     if spec.get("dtype") not in ("float32", "float64"):
         raise ModelFormatError(f"{path}: invalid dtype {spec.get('dtype')!r}")
+    return sizes
+
+
+def _build_network(path, spec, theta):
+    """The :class:`Network` of ``spec`` (a file's header) holding ``theta``, after checking both."""
+    sizes = _check_spec(path, spec)
     try:
         net = Network(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
                       loss=spec["loss"], dtype=spec["dtype"], seed=0)

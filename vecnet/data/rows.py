@@ -22,6 +22,8 @@ Three kinds of input are accepted:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .validation import _as_float_array, _check_finite, check_magnitude
@@ -53,17 +55,34 @@ class NpyRows:
     def __init__(self, path):
         self.path = path
         with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            size = os.fstat(f.fileno()).st_size
+            try:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+            except Exception as exc:   # whatever a damaged header makes numpy's parser raise
+                raise ValueError(f"{path}: not a readable .npy file ({type(exc).__name__}: "
+                                 f"{exc})") from None
             self._offset = f.tell()
         if fortran and len(shape) > 1:
             raise ValueError(f"{path}: the array is stored in Fortran order; NpyRows reads "
                              f"C-ordered files only (use numpy.load(path, mmap_mode='r') instead)")
         if dtype.hasobject or dtype.kind not in "fiub":
             raise TypeError(f"{path}: dtype {dtype} is not a real numeric type")
+        if len(shape) == 0:
+            raise ValueError(f"{path}: the file holds a single number (shape ()), not rows")
+        count = 1
+        for d in shape:
+            count *= d
+        declared = self._offset + count * dtype.itemsize
+        if declared > size:
+            raise ValueError(f"{path}: the header declares shape {tuple(shape)} of {dtype} "
+                             f"({declared} bytes with the header), but the file has only {size} "
+                             f"bytes: it is truncated or its header is wrong")
         self.shape = tuple(shape)
         self.dtype = dtype
         self.ndim = len(shape)

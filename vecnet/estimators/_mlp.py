@@ -296,6 +296,13 @@ class _BaseMLP(EstimatorBase):
         """Take the classifier's ``classes`` from a file (a no-op for the regressor)."""
 
     @classmethod
+    def _check_declared(cls, path, header, shapes):
+        """Refuse a header that disagrees with the arrays' declared ``(dtype, shape)``; see :mod:`vecnet.io`."""
+        Network._check_declared(path, header, shapes)
+        if "classes" in shapes and len(shapes["classes"][1]) != 1:
+            raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
+
+    @classmethod
     def _from_file(cls, path, header, arrays):
         """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
         net = Network._from_file(path, header, arrays)
