@@ -197,10 +197,17 @@ def check_sizes(sizes):
     return sizes
 
 
+MAX_EPOCHS = 10**8
+"""Most epochs one fit may run: the history keeps a loss per epoch (about 3 GB at this count)."""
+
+
 def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose):
     """Validate :func:`vecnet.fit`'s scalar options; return ``epochs`` and ``batch_size`` as ints (or None)."""
     check_choice(engine, "engine", engines)
     epochs = check_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}] (the history keeps one "
+                         f"loss per epoch), got {epochs!r}")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
     check_bool(shuffle, "shuffle")

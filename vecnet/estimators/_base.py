@@ -191,10 +191,13 @@ def check_target(y, n_samples):
 
 def check_random_state(random_state):
     """An int seed or a :class:`numpy.random.Generator` from ``random_state``."""
-    if random_state is None or isinstance(random_state, np.random.Generator):
+    if random_state is None or isinstance(random_state, (np.random.Generator, np.random.SeedSequence,
+                                                         np.random.BitGenerator)):
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) \
+            and random_state >= 0:
         return np.random.default_rng(int(random_state))
-    raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
+    raise ValueError(f"random_state must be None, an int >= 0, a numpy.random.Generator or RandomState, "
+                     f"got {random_state!r}")

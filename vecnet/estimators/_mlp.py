@@ -35,8 +35,14 @@ import warnings
 
 import numpy as np
 
-from ..data.validation import check_positive_int
-from ..engines import ENGINES
+from ..data.validation import (
+    MAX_EPOCHS,
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_real,
+    check_seed,
+)
 from ..io import ModelFormatError, plain
 from ..io import save as save_model
 from ..network import Network
@@ -106,33 +112,52 @@ class _BaseMLP(EstimatorBase):
 
     # -- checks -------------------------------------------------------------------
     def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a list of ints >= 1, or ``ValueError`` naming it."""
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-        return [check_positive_int(s, "hidden_layer_sizes entries") for s in sizes]
+        if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, (bool, np.bool_)):
+            sizes = [sizes]
+        ok = not isinstance(sizes, (str, bytes, dict, set)) and hasattr(sizes, "__iter__")
+        sizes = list(sizes) if ok else []
+        if not ok or not sizes or not all(
+                isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) and s >= 1
+                for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be an integer >= 1 or a non-empty sequence of "
+                             f"them, such as (100,) or (64, 32); got {self.hidden_layer_sizes!r}")
+        return [int(s) for s in sizes]
 
     def _validate_params(self):
-        """Refuse a bad parameter with a message naming it; return the checked dtype."""
-        if ACTIVATION_ALIASES.get(self.activation) is None:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATION_ALIASES)}, got {self.activation!r}")
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
-        if self.learning_rate not in ("constant", "invscaling"):
-            raise ValueError(f"learning_rate must be 'constant' or 'invscaling', got {self.learning_rate!r}")
-        if self.engine not in ENGINES or self.engine == "reference":
-            raise ValueError(f"engine must be one of 'auto', 'numpy', 'numba', got {self.engine!r}")
-        if not (self.batch_size == "auto" or isinstance(self.batch_size, (int, np.integer))
-                and not isinstance(self.batch_size, bool) and self.batch_size >= 1):
+        """Refuse a bad parameter with a message naming it and what is valid; return the dtype.
+
+        Every parameter is checked, with scikit-learn's accepted ranges, before
+        any data is read.
+        """
+        check_choice(self.activation, "activation", sorted(ACTIVATION_ALIASES))
+        check_choice(self.solver, "solver", ["adam", "sgd"])
+        check_choice(self.learning_rate, "learning_rate", ["constant", "invscaling"])
+        check_choice(self.engine, "engine", ["auto", "numba", "numpy"])
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"
+                or isinstance(self.batch_size, (int, np.integer))
+                and not isinstance(self.batch_size, (bool, np.bool_)) and self.batch_size >= 1):
             raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
         check_positive_int(self.max_iter, "max_iter")
+        if self.max_iter > MAX_EPOCHS:
+            raise ValueError(f"max_iter must be an integer in [1, {MAX_EPOCHS}], got {self.max_iter!r}")
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        for name in ("alpha", "tol"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not (isinstance(self.learning_rate_init, (int, float, np.number)) and self.learning_rate_init > 0):
-            raise ValueError(f"learning_rate_init must be > 0, got {self.learning_rate_init!r}")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        for name in ("alpha", "tol", "power_t"):
+            check_real(getattr(self, name), name, low=0)
+        check_real(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
+        check_real(self.epsilon, "epsilon", low=0, low_open=True)
+        check_real(self.momentum, "momentum", low=0, high=1, high_open=True)
+        for name in ("beta_1", "beta_2", "validation_fraction"):
+            check_real(getattr(self, name), name, low=0, high=1, high_open=True)
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError("validation_fraction must be in (0, 1) with early_stopping=True, got 0")
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            check_bool(getattr(self, name), name)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_positive_int(self.verbose, "verbose", minimum=0)
+        if not isinstance(self.random_state, np.random.RandomState):
+            check_seed(self.random_state, "random_state")
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
@@ -316,8 +341,7 @@ class _BaseMLP(EstimatorBase):
             est._validate_params()
         except (ValueError, TypeError) as exc:
             raise ModelFormatError(f"{path}: invalid estimator parameters: {exc}") from None
-        if fitted["n_features_in_"] != net.sizes[0] or fitted["n_outputs_"] != net.sizes[-1]:
-            raise ModelFormatError(f"{path}: n_features_in_ / n_outputs_ do not match the network {net.sizes}")
+        _check_agreement(path, est, net, fitted)
         if (net.output_activation, net.loss) != cls._output(net.sizes[-1]):
             raise ModelFormatError(f"{path}: a {cls.__name__} cannot have a {net.output_activation} output "
                                    f"with {net.loss} loss")
@@ -326,5 +350,45 @@ class _BaseMLP(EstimatorBase):
             setattr(est, name, fitted[name])
         if est.best_loss_ is None and not est.early_stopping:
             est.best_loss_ = np.inf
+        if est.best_validation_score_ is None and est.early_stopping:
+            est.best_validation_score_ = -np.inf
         est.net_ = net
         return est
+
+
+def _is_int(value, low=0):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value):
+    """A real number as JSON stores it; ``None`` stands for a non-finite one (see :func:`vecnet.io.plain`)."""
+    return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_agreement(path, est, net, fitted):
+    """``ModelFormatError`` unless the parameters, the fitted attributes and the network agree."""
+    if ACTIVATION_ALIASES[est.activation] != net.activation:
+        raise ModelFormatError(f"{path}: the parameter activation={est.activation!r} disagrees with the "
+                               f"stored network's hidden activation {net.activation!r}")
+    if est._hidden_sizes() != list(net.sizes[1:-1]):
+        raise ModelFormatError(f"{path}: the parameter hidden_layer_sizes={est.hidden_layer_sizes!r} "
+                               f"disagrees with the stored network's layers {net.sizes}")
+    if np.dtype(est.dtype) != net.dtype:
+        raise ModelFormatError(f"{path}: the parameter dtype={est.dtype!r} disagrees with the stored "
+                               f"network's {net.dtype}")
+    if fitted["n_features_in_"] != net.sizes[0] or fitted["n_outputs_"] != net.sizes[-1] \
+            or not _is_int(fitted["n_features_in_"], 1) or not _is_int(fitted["n_outputs_"], 1):
+        raise ModelFormatError(f"{path}: n_features_in_ / n_outputs_ do not match the network {net.sizes}")
+    curve, scores = fitted["loss_curve_"], fitted["validation_scores_"]
+    checks = {
+        "n_iter_": _is_int(fitted["n_iter_"]),
+        "loss_curve_": isinstance(curve, list) and all(_is_number(v) for v in curve)
+        and len(curve) == fitted["n_iter_"],
+        "best_loss_": _is_number(fitted["best_loss_"]),
+        "validation_scores_": scores is None and not est.early_stopping
+        or isinstance(scores, list) and all(_is_number(v) for v in scores),
+        "best_validation_score_": _is_number(fitted["best_validation_score_"]),
+    }
+    for name, ok in checks.items():
+        if not ok:
+            raise ModelFormatError(f"{path}: the fitted attribute {name} is invalid: {fitted[name]!r}")

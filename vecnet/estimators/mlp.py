@@ -142,8 +142,11 @@ class MLPClassifier(_BaseMLP):
         """Check and take ``classes`` read from a file."""
         if classes is None or classes.ndim != 1 or classes.size < 2:
             raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
-        if classes.dtype.kind not in "biufU" or np.unique(classes).size != classes.size:
-            raise ModelFormatError(f"{path}: the classifier's classes are not distinct labels")
+        if classes.dtype.kind not in "biufU" or (classes.dtype.kind == "f" and not np.isfinite(classes).all()):
+            raise ModelFormatError(f"{path}: the classifier's classes must be finite numbers or "
+                                   f"strings, got {classes.tolist()!r}")
+        if not np.array_equal(np.unique(classes), classes):
+            raise ModelFormatError(f"{path}: the classifier's classes are not distinct sorted labels")
         if net.sizes[-1] != (1 if classes.size == 2 else classes.size):
             raise ModelFormatError(f"{path}: {classes.size} classes do not match {net.sizes[-1]} outputs")
         self.classes_ = classes
