@@ -125,7 +125,7 @@ def test_validation_options_are_checked():
     X, y = _data()
     with pytest.raises(ValueError, match="not both"):
         _net().fit(X, y, validation_data=(X, y), validation_fraction=0.1)
-    with pytest.raises(ValueError, match=r"must be in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"validation_fraction must be a finite number in \(0, 1\)"):
         _net().fit(X, y, validation_fraction=1.5)
     with pytest.raises(ValueError, match="each needs at least 1"):
         _net().fit(X[:3], y[:3], validation_fraction=0.01)

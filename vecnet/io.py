@@ -88,6 +88,14 @@ def plain(value):
     raise TypeError(f"cannot save a value of type {type(value).__name__} ({value!r}) in a model header")
 
 
+def check_path(path, name="path"):
+    """``path`` as a ``str`` (or ``bytes``) file name; ``TypeError`` naming ``name`` otherwise."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}") from None
+
+
 def save(obj, path, *, metadata=None):
     """Save a :class:`~vecnet.Network` or a fitted estimator to ``path``, atomically.
 
@@ -106,13 +114,19 @@ def save(obj, path, *, metadata=None):
     vecnet.NotFittedError
         ``obj`` is an estimator that was never fitted.
     """
+    path = check_path(path)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict of JSON-ready values or None, got {metadata!r}")
     kind = type(obj).__name__
     if KINDS.get(kind) is not type(obj):
         raise TypeError(f"save takes a {', '.join(sorted(KINDS))}, got {kind}")
     fields, arrays = obj._to_file()
     header = {"magic": MAGIC, "format_version": FORMAT_VERSION, "kind": kind, **fields}
     if metadata is not None:
-        header["metadata"] = plain(metadata)
+        try:
+            header["metadata"] = plain(metadata)
+        except TypeError as exc:
+            raise TypeError(f"metadata: {exc}") from None
     text = json.dumps(header, allow_nan=False, sort_keys=True)
     arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     _atomic_write(path, arrays)
@@ -303,7 +317,7 @@ def _header(path, arrays):
 
 def read_header(path):
     """The JSON header of the model file at ``path``, checked (see the module docstring): a dict."""
-    with _Archive.open(path, _allowed_arrays()) as archive:
+    with _Archive.open(check_path(path), _allowed_arrays()) as archive:
         return _read_header(archive)
 
 
@@ -329,7 +343,7 @@ def load(path):
         The file is not a valid vecnet model (see the module docstring).
     FileNotFoundError
     """
-    path = os.fspath(path)
+    path = check_path(path)
     with _Archive.open(path, _allowed_arrays()) as archive:
         header = _read_header(archive)
         kind = header.get("kind")

@@ -63,10 +63,11 @@ class Network:
     def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="mse",
                  init="normal", seed=None, dtype=np.float64):
         sizes = check_sizes(sizes)
+        check_choice(activation, "activation", sorted(ACTIVATIONS))
         output_activation = activation if output_activation is None else output_activation
         if get_activation(activation).output_only:
             raise ValueError(f"activation {activation!r} can only be the output activation")
-        get_activation(output_activation)
+        check_choice(output_activation, "output_activation", sorted(ACTIVATIONS))
         get_loss(loss)
         check_pairing(loss, output_activation)
         if output_activation == "softmax" and sizes[-1] < 2:
@@ -85,7 +86,12 @@ class Network:
         self.output_activation = output_activation
         self.loss = loss
         self.dtype = dtype
-        self.theta = np.zeros(self.n_params, dtype=dtype)
+        try:
+            self.theta = np.zeros(self.n_params, dtype=dtype)
+        except MemoryError:
+            raise ValueError(f"sizes {sizes} need {self.n_params:,} parameters "
+                             f"({self.n_params * dtype.itemsize / 1e9:.3g} GB), more memory than "
+                             f"this process can have") from None
         self.params = self._views(self.theta)
         self.initialize(init, seed)
 

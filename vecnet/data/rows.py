@@ -53,6 +53,10 @@ class NpyRows:
     """
 
     def __init__(self, path):
+        try:
+            os.fspath(path)
+        except TypeError:
+            raise TypeError(f"path must be a file name (str or os.PathLike), got {path!r}") from None
         self.path = path
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size

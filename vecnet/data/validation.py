@@ -215,3 +215,22 @@ def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose
         check_positive_int(verbose, "verbose", minimum=0)
     check_seed(seed)
     return epochs, batch_size
+
+
+def check_callbacks(callbacks):
+    """``callbacks`` as a list of callables; ``ValueError`` naming the first that is not one."""
+    if callable(callbacks) or isinstance(callbacks, (str, bytes, dict)) or not hasattr(callbacks, "__iter__"):
+        raise ValueError(f"callbacks must be a sequence of callables callback(epoch, logs), "
+                         f"got {callbacks!r}")
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise ValueError(f"callbacks[{i}] must be a callable callback(epoch, logs), got {cb!r}")
+    return callbacks
+
+
+def check_validation_fraction(value, name="validation_fraction"):
+    """``None`` or a float in (0, 1), else ``ValueError`` naming ``name``."""
+    if value is None:
+        return None
+    return check_real(value, name, low=0, high=1, low_open=True, high_open=True)

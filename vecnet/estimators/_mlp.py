@@ -38,6 +38,7 @@ import numpy as np
 from ..data.validation import (
     MAX_EPOCHS,
     check_bool,
+    check_callbacks,
     check_choice,
     check_positive_int,
     check_real,
@@ -150,10 +151,10 @@ class _BaseMLP(EstimatorBase):
         check_real(self.momentum, "momentum", low=0, high=1, high_open=True)
         for name in ("beta_1", "beta_2", "validation_fraction"):
             check_real(getattr(self, name), name, low=0, high=1, high_open=True)
-        if self.early_stopping and self.validation_fraction == 0:
-            raise ValueError("validation_fraction must be in (0, 1) with early_stopping=True, got 0")
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             check_bool(getattr(self, name), name)
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError("validation_fraction must be in (0, 1) with early_stopping=True, got 0")
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_positive_int(self.verbose, "verbose", minimum=0)
         if not isinstance(self.random_state, np.random.RandomState):
@@ -171,6 +172,10 @@ class _BaseMLP(EstimatorBase):
         """The vecnet optimizer taking scikit-learn's steps for batches of ``batch`` samples."""
         scale = self._loss_scale(n_outputs)
         l2 = self.alpha * scale / batch
+        for name, value in (("alpha", l2), ("learning_rate_init", self.learning_rate_init / scale)):
+            if not np.isfinite(value):
+                raise ValueError(f"{name}={getattr(self, name)!r} is too large: the step it sets "
+                                 f"overflows to inf; use a finite number far below 1e308")
         if self.solver == "adam":
             return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
                         eps=self.epsilon, l2=l2)
@@ -185,7 +190,7 @@ class _BaseMLP(EstimatorBase):
         if taken:
             raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
                             "(see get_params), not passed to fit")
-        user_callbacks = list(fit_params.pop("callbacks", ()))
+        user_callbacks = check_callbacks(fit_params.pop("callbacks", ()))
         dtype = self._validate_params()
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset and np.dtype(dtype) != self.net_.dtype:
@@ -228,8 +233,12 @@ class _BaseMLP(EstimatorBase):
         """Fresh network and fitted attributes."""
         out_act, loss = self._output(n_outputs)
         sizes = [n_features, *self._hidden_sizes(), n_outputs]
-        self.net_ = Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
-                            output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
+        try:
+            net = Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
+                          output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
+        except ValueError as exc:   # e.g. layers too large for memory
+            raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r}: {exc}") from None
+        self.net_ = net
         self.n_features_in_ = n_features
         self.n_outputs_ = n_outputs
         self.n_iter_ = 0

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.validation import check_bool, check_choice, check_real
+
 MONITORS = ("val_loss", "loss")
 
 
@@ -41,10 +43,9 @@ class EarlyStopping:
         if isinstance(self.patience, bool) or not isinstance(self.patience, (int, np.integer)) \
                 or self.patience < 1:
             raise ValueError(f"patience must be an integer >= 1, got {self.patience!r}")
-        if not (np.isfinite(self.min_delta) and self.min_delta >= 0):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
-        if self.monitor not in MONITORS:
-            raise ValueError(f"unknown monitor {self.monitor!r}; valid ones are {list(MONITORS)}")
+        object.__setattr__(self, "min_delta", check_real(self.min_delta, "min_delta", low=0))
+        object.__setattr__(self, "restore_best", check_bool(self.restore_best, "restore_best"))
+        check_choice(self.monitor, "monitor", MONITORS)
 
 
 class _Stopper:

@@ -19,7 +19,12 @@ from typing import Optional
 import numpy as np
 
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import check_fit_params, check_positive_int
+from ..data.validation import (
+    check_callbacks,
+    check_fit_params,
+    check_positive_int,
+    check_validation_fraction,
+)
 from ..engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
 from ..losses import get_loss
 from ..optimizers import make_optimizer
@@ -169,19 +174,13 @@ def _target_loss(net):
 
 def _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes):
     """Split off or build the validation rows; ``(train_rows, val_rows or None)``."""
-    if validation_data is not None and validation_fraction is not None:
-        raise ValueError("pass validation_data or validation_fraction, not both")
     if validation_data is not None:
-        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
         val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
                       target_loss=_target_loss(net),
                       names=("validation X", "validation y"))
         return rows, val
     if validation_fraction is None:
         return rows, None
-    if isinstance(validation_fraction, bool) or not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
     n_val = int(round(len(rows) * validation_fraction))
     if not 1 <= n_val < len(rows):
         raise ValueError(f"validation_fraction={validation_fraction} of {len(rows)} samples "
@@ -257,7 +256,15 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     if early_stopping is True:
         early_stopping = EarlyStopping()
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise TypeError("early_stopping must be a vecnet.EarlyStopping, True or None")
+        raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True or None, "
+                         f"got {early_stopping!r}")
+    callbacks = check_callbacks(callbacks)
+    validation_fraction = check_validation_fraction(validation_fraction)
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("pass validation_data or validation_fraction, not both")
+    if validation_data is not None and not (isinstance(validation_data, (tuple, list))
+                                            and len(validation_data) == 2):
+        raise ValueError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")
     rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
                    target_loss=_target_loss(net))
     rows, val = _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes)
