@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
+import warnings
+import weakref
 from functools import cache
 
 import numpy as np
@@ -101,6 +104,42 @@ class EstimatorBase:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    def _check_feature_names(self, X, reset):
+        """Record (``reset``) or check ``X``'s string column names against ``feature_names_in_``.
+
+        As scikit-learn: names in another order, or other names, are a
+        ``ValueError``; names on one side only are a ``UserWarning``.
+        """
+        names = feature_names(X)
+        if reset:
+            self.__dict__.pop("feature_names_in_", None)
+            if names is not None:
+                self.feature_names_in_ = names
+            return
+        fitted = getattr(self, "feature_names_in_", None)
+        who = type(self).__name__
+        if fitted is None or names is None:
+            if fitted is not None:
+                warnings.warn(f"X does not have valid feature names, but {who} was fitted with "
+                              "feature names", UserWarning, stacklevel=4)
+            elif names is not None:
+                warnings.warn(f"X has feature names, but {who} was fitted without feature names",
+                              UserWarning, stacklevel=4)
+            return
+        if len(names) == len(fitted) and all(a == b for a, b in zip(names, fitted)):
+            return
+        unseen = [n for n in names if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(names)]
+        message = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            message += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unseen)
+        if missing:
+            message += ("Feature names seen at fit time, yet now missing:\n"
+                        + "".join(f"- {n}\n" for n in missing))
+        if not unseen and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(message)
+
     def __sklearn_is_fitted__(self):
         """Whether :meth:`fit` has run (scikit-learn's ``check_is_fitted`` asks this)."""
         return hasattr(self, "net_")
@@ -178,6 +217,9 @@ def check_target(y, n_samples):
     if hasattr(y, "tocsr") or hasattr(y, "todense"):
         raise TypeError("Sparse data was passed for y, but vecnet needs a dense y")
     arr = np.asarray(y)
+    if np.iscomplexobj(arr) or arr.dtype.kind == "O" and any(
+            isinstance(v, (complex, np.complexfloating)) for v in arr.flat):
+        raise ValueError("Complex data not supported in y")
     if arr.ndim == 0 or arr.ndim > 2:
         raise ValueError(f"y should be a 1d array or a 2d array of shape (n_samples, n_outputs), "
                          f"got an array of shape {arr.shape}")
@@ -201,3 +243,27 @@ def check_random_state(random_state):
         return np.random.default_rng(int(random_state))
     raise ValueError(f"random_state must be None, an int >= 0, a numpy.random.Generator or RandomState, "
                      f"got {random_state!r}")
+
+
+def feature_names(X):
+    """The column names of a DataFrame-like ``X`` as an object array when all are strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = list(columns)
+    if names and all(isinstance(n, str) for n in names):
+        return np.asarray(names, dtype=object)
+    return None
+
+
+_LOCKS = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def fit_lock(estimator):
+    """The lock ``estimator``'s training holds, so that two threads fitting it take turns."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(estimator)
+        if lock is None:
+            lock = _LOCKS[estimator] = threading.Lock()
+        return lock

@@ -55,11 +55,9 @@ from ._base import (
     EstimatorBase,
     check_features,
     check_random_state,
+    fit_lock,
 )
-
-ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
-                      "identity": "identity"}
-"""Hidden activations by scikit-learn name (``"logistic"``) or vecnet name."""
+from ._files import ACTIVATION_ALIASES, check_agreement
 
 OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
                              "verbose"})
@@ -185,6 +183,11 @@ class _BaseMLP(EstimatorBase):
 
     # -- training -----------------------------------------------------------------
     def _fit(self, X, y, *, incremental, classes=None, fit_params=None):
+        """Train under this estimator's lock: two threads fitting one estimator take turns."""
+        with fit_lock(self):
+            return self._fit_unlocked(X, y, incremental, classes, fit_params)
+
+    def _fit_unlocked(self, X, y, incremental, classes, fit_params):
         fit_params = dict(fit_params or {})
         taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
         if taken:
@@ -195,6 +198,7 @@ class _BaseMLP(EstimatorBase):
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset and np.dtype(dtype) != self.net_.dtype:
             raise ValueError(f"dtype changed from {self.net_.dtype} to {dtype} since the last fit")
+        self._check_feature_names(X, reset)
         X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__)
         Y = self._encode_target(y, X.shape[0], reset, classes).astype(dtype, copy=False)
         rng = check_random_state(self.random_state)
@@ -288,6 +292,7 @@ class _BaseMLP(EstimatorBase):
     def _forward(self, X):
         """Network outputs (n_samples, n_outputs) for validated ``X``."""
         self._check_fitted()
+        self._check_feature_names(X, reset=False)
         X = check_features(X, self.net_.dtype, self.n_features_in_, type(self).__name__)
         return self.net_.forward(X).astype(np.float64, copy=False)
 
@@ -324,6 +329,8 @@ class _BaseMLP(EstimatorBase):
         fields, arrays = self.net_._to_file()
         fields["params"] = plain(self.get_params())
         fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
+        if getattr(self, "feature_names_in_", None) is not None:
+            fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
         return fields, arrays
 
     def _load_classes(self, path, net, classes):
@@ -341,7 +348,8 @@ class _BaseMLP(EstimatorBase):
         """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
         net = Network._from_file(path, header, arrays)
         params, fitted = header.get("params"), header.get("fitted")
-        if not isinstance(params, dict) or not isinstance(fitted, dict) or set(fitted) != set(FITTED_STATE):
+        if not isinstance(params, dict) or not isinstance(fitted, dict) \
+                or set(fitted) - {"feature_names_in_"} != set(FITTED_STATE):
             raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
         if isinstance(params.get("hidden_layer_sizes"), list):
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
@@ -350,54 +358,18 @@ class _BaseMLP(EstimatorBase):
             est._validate_params()
         except (ValueError, TypeError) as exc:
             raise ModelFormatError(f"{path}: invalid estimator parameters: {exc}") from None
-        _check_agreement(path, est, net, fitted)
+        check_agreement(path, est, net, fitted)
         if (net.output_activation, net.loss) != cls._output(net.sizes[-1]):
             raise ModelFormatError(f"{path}: a {cls.__name__} cannot have a {net.output_activation} output "
                                    f"with {net.loss} loss")
         est._load_classes(path, net, arrays.get("classes"))
         for name in FITTED_STATE:
             setattr(est, name, fitted[name])
+        if fitted.get("feature_names_in_") is not None:
+            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         if est.best_loss_ is None and not est.early_stopping:
             est.best_loss_ = np.inf
         if est.best_validation_score_ is None and est.early_stopping:
             est.best_validation_score_ = -np.inf
         est.net_ = net
         return est
-
-
-def _is_int(value, low=0):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_number(value):
-    """A real number as JSON stores it; ``None`` stands for a non-finite one (see :func:`vecnet.io.plain`)."""
-    return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_agreement(path, est, net, fitted):
-    """``ModelFormatError`` unless the parameters, the fitted attributes and the network agree."""
-    if ACTIVATION_ALIASES[est.activation] != net.activation:
-        raise ModelFormatError(f"{path}: the parameter activation={est.activation!r} disagrees with the "
-                               f"stored network's hidden activation {net.activation!r}")
-    if est._hidden_sizes() != list(net.sizes[1:-1]):
-        raise ModelFormatError(f"{path}: the parameter hidden_layer_sizes={est.hidden_layer_sizes!r} "
-                               f"disagrees with the stored network's layers {net.sizes}")
-    if np.dtype(est.dtype) != net.dtype:
-        raise ModelFormatError(f"{path}: the parameter dtype={est.dtype!r} disagrees with the stored "
-                               f"network's {net.dtype}")
-    if fitted["n_features_in_"] != net.sizes[0] or fitted["n_outputs_"] != net.sizes[-1] \
-            or not _is_int(fitted["n_features_in_"], 1) or not _is_int(fitted["n_outputs_"], 1):
-        raise ModelFormatError(f"{path}: n_features_in_ / n_outputs_ do not match the network {net.sizes}")
-    curve, scores = fitted["loss_curve_"], fitted["validation_scores_"]
-    checks = {
-        "n_iter_": _is_int(fitted["n_iter_"]),
-        "loss_curve_": isinstance(curve, list) and all(_is_number(v) for v in curve)
-        and len(curve) == fitted["n_iter_"],
-        "best_loss_": _is_number(fitted["best_loss_"]),
-        "validation_scores_": scores is None and not est.early_stopping
-        or isinstance(scores, list) and all(_is_number(v) for v in scores),
-        "best_validation_score_": _is_number(fitted["best_validation_score_"]),
-    }
-    for name, ok in checks.items():
-        if not ok:
-            raise ModelFormatError(f"{path}: the fitted attribute {name} is invalid: {fitted[name]!r}")

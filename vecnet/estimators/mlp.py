@@ -198,8 +198,11 @@ class MLPClassifier(_BaseMLP):
 
     def score(self, X, y):
         """Accuracy of ``predict(X)`` against ``y`` (n_samples,): a float in [0, 1]."""
-        y = np.asarray(y)
-        return float(np.mean(self.predict(X) == y.reshape(-1)))
+        pred = self.predict(X)
+        y = check_target(y, pred.shape[0])
+        if y.ndim == 2 and y.shape[1] != 1:
+            raise ValueError(f"y must hold one label per sample, got shape {y.shape}")
+        return float(np.mean(pred == y.reshape(-1)))
 
 
 @savable
@@ -258,4 +261,8 @@ class MLPRegressor(_BaseMLP):
 
     def score(self, X, y):
         """R^2 of ``predict(X)`` against ``y``, averaged over outputs: a float <= 1."""
-        return r2_score(y, self._forward(X))
+        out = self._forward(X)
+        y = check_target(y, out.shape[0])
+        if y.reshape(out.shape[0], -1).shape[1] != out.shape[1]:
+            raise ValueError(f"y has shape {y.shape}, but the model has {out.shape[1]} outputs")
+        return r2_score(y, out)
