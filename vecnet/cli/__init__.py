@@ -3,7 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+
+from .train import _positive_int
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def _demo(args):
@@ -31,10 +54,12 @@ def build_parser():
         description="Train the article's 2-2-1 sigmoid network with the per-scalar reference, the "
                     "NumPy engine and the Numba engine from the same initial weights; print the "
                     "loss, the final predictions, the largest parameter difference and the times.")
-    demo.add_argument("--seed", type=int, default=0, help="numpy.random.seed for the initial weights (default 0)")
-    demo.add_argument("--epochs", type=int, default=1000, help="epochs (default 1000)")
-    demo.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    demo.add_argument("--every", type=int, default=100, help="print the loss every N epochs (default 100)")
+    demo.add_argument("--seed", type=_seed, default=0,
+                      help="numpy.random.seed for the initial weights (default 0)")
+    demo.add_argument("--epochs", type=_positive_int, default=1000, help="epochs (default 1000)")
+    demo.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default 0.1)")
+    demo.add_argument("--every", type=_positive_int, default=100,
+                      help="print the loss every N epochs (default 100)")
     demo.set_defaults(func=_demo)
 
     bench = sub.add_parser(

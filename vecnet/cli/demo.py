@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from ..data.examples import article_data
+from ..data.validation import check_positive_int, check_real
 from ..network import from_reference
 from ..reference import ReferenceNetwork
+from ..training import DivergenceWarning
 
 ENGINE_ORDER = ("reference", "numpy", "numba")
 
@@ -26,11 +29,21 @@ def run_demo(seed=0, epochs=1000, lr=0.1, every=100, out=print):
         Print the loss every ``every`` epochs.
     out : callable, default print
 
+    Raises
+    ------
+    ValueError
+        A parameter is out of range, or training diverged (``lr`` too large).
+
     Returns
     -------
     dict
         ``{engine: (network, history)}``.
     """
+    epochs = check_positive_int(epochs, "epochs")
+    every = check_positive_int(every, "every")
+    lr = check_real(lr, "lr", low=0, low_open=True)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     X, y = article_data()
     np.random.seed(seed)
     start = ReferenceNetwork()
@@ -43,8 +56,13 @@ def run_demo(seed=0, epochs=1000, lr=0.1, every=100, out=print):
                 "then it loads from the cache in about a second)")
         net = from_reference(start)
         t0 = time.perf_counter()
-        history = net.fit(X, y, epochs=epochs, lr=lr, batch_size=1, engine=engine)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)   # said below, in one line
+            history = net.fit(X, y, epochs=epochs, lr=lr, batch_size=1, engine=engine)
         total = time.perf_counter() - t0
+        if history.stopped == "diverged":
+            raise ValueError(f"training diverged with lr={lr:g}: the loss or a weight stopped being "
+                             f"finite in epoch {history.epochs + 1} (engine {engine}); use a smaller lr")
         results[engine] = (net, history, total - history.compile_time)
     out("")
     out("epoch  " + "  ".join(f"{e:>12}" for e in ENGINE_ORDER) + "   (training loss)")

@@ -95,6 +95,13 @@ def read_table(path, delimiter=","):
         raise ValueError(f"{path}: not a numeric table ({str(exc).rstrip('.')}{hint})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: the file has a header but no rows of data")
+    if names is not None:
+        seen = {}
+        for i, name in enumerate(names):
+            if name in seen:
+                raise ValueError(f"{path}: the header names column {name!r} twice (columns "
+                                 f"{seen[name]} and {i}, 0-based); column names must be unique")
+            seen[name] = i
     if names is not None and len(names) != data.shape[1]:
         raise ValueError(f"{path}: the header has {len(names)} names but the rows have "
                          f"{data.shape[1]} values")
@@ -156,9 +163,31 @@ def _positive_int(text):
     return value
 
 
+def _delimiter(text):
+    if len(text) != 1 or text in "\r\n\"'":
+        raise argparse.ArgumentTypeError(f"expected one character such as ',' ';' or a tab, got {text!r}")
+    return text
+
+
 def _report_warnings(command, caught):
     for w in caught:
         print(f"vecnet {command}: warning: {w.message}", file=sys.stderr)
+
+
+MAX_EXACT_LABEL = 2**53
+"""Largest class label magnitude: integers beyond it are not exact in float64, the table's type."""
+
+
+def check_output(path):
+    """``ValueError`` unless a model can be saved at ``path``: checked before training starts."""
+    if os.path.isdir(path):
+        raise ValueError(f"-o {path}: is a folder; name the model file to write, "
+                         f"e.g. {os.path.join(path, 'model.npz')}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"-o {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"-o {path}: the folder {folder} is not writable")
 
 
 def train(args):
@@ -166,6 +195,7 @@ def train(args):
     from ..estimators import MLPClassifier, MLPRegressor
     from ..io import save
 
+    check_output(args.out)
     data, names = read_table(args.data, args.delimiter)
     if data.shape[1] < 2:
         raise ValueError(f"{args.data}: need at least two columns (features and a target), "
@@ -178,6 +208,10 @@ def train(args):
         if np.any(y != np.round(y)):
             raise ValueError(f"{args.data}: --task classification needs integer class labels in the "
                              "target column; use --task regression for continuous values")
+        big = float(np.abs(y).max())
+        if big > MAX_EXACT_LABEL:
+            raise ValueError(f"{args.data}: class label {big:.17g} is too large: integer labels must "
+                             f"be at most 2**53 = {MAX_EXACT_LABEL} in magnitude (exact in float64)")
         y = y.astype(np.int64)
         cls = MLPClassifier
     else:
@@ -298,7 +332,7 @@ def add_parsers(sub):
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and split (default 0)")
     p.add_argument("--engine", choices=["auto", "numpy", "numba"], default="auto",
                    help="training engine (default auto)")
-    p.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    p.add_argument("--delimiter", type=_delimiter, default=",", help="CSV field separator (default ',')")
     p.add_argument("-v", "--verbose", action="store_true", help="print the loss of every epoch")
     p.set_defaults(func=train)
 
@@ -314,5 +348,5 @@ def add_parsers(sub):
                    help="write class probabilities, one column per class, with a header of class labels")
     q.add_argument("--target", metavar="NAME_OR_INDEX", default=None,
                    help="a column to drop before predicting (e.g. the target, if present)")
-    q.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    q.add_argument("--delimiter", type=_delimiter, default=",", help="CSV field separator (default ',')")
     q.set_defaults(func=predict)
