@@ -114,7 +114,9 @@ def test_feature_names_are_checked_like_scikit_learn(frames, cls):
     pd, df, y = frames
     neural = pytest.importorskip("sklearn.neural_network")
     sk_cls = getattr(neural, cls.__name__)
-    sk = sk_cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(df, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # scikit-learn's ConvergenceWarning after 3 epochs
+        sk = sk_cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(df, y)
     est = _est(cls).fit(df, y)
     np.testing.assert_array_equal(est.feature_names_in_, sk.feature_names_in_)
     cases = {
