@@ -122,3 +122,13 @@ def test_a_loaded_estimator_is_refused_or_usable(saved, tmp_path, kind, field, v
         warnings.simplefilter("ignore", UserWarning)
         model.partial_fit(X, y if kind == "MLPClassifier" else X[:, 0])
     assert model.n_iter_ == len(model.loss_curve_)
+
+
+@pytest.mark.parametrize("classes", [[np.nan, 0, 1], [[0, 1], [2, 3]], 5, np.array([0, "a"], dtype=object), [0j, 1]])
+def test_partial_fit_refuses_classes_no_file_could_hold(classes):
+    """The other way to NaN classes: partial_fit(classes=...) refuses them, so none is ever saved."""
+    X, y = _data()
+    est = vecnet.MLPClassifier(hidden_layer_sizes=(3,), engine="numpy", random_state=0)
+    with pytest.raises(ValueError, match="classes must be"):
+        est.partial_fit(X, y, classes=classes)
+    assert not hasattr(est, "classes_")

@@ -171,3 +171,20 @@ def test_the_kernel_entry_accepts_what_the_training_loop_passes():
     check_kernel_inputs(net, X, Y, orders, 3, 4, state)
     X.flags.writeable = False   # read-only data is fine: the kernel never writes it
     check_kernel_inputs(net, X, Y, np.stack([orders[0], orders[0][::-1]]), 0, 1, state)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("how", ["short", "long"])
+def test_short_blocks_never_reach_the_compiled_kernel(engine, how):
+    """The case of the issue: slices shorter than asked, found after the checks of the data.
+
+    On the numba engine this read past ``X`` (a segfault with 3M rows); now the
+    block is refused before the kernel (and before any compile) sees it.
+    """
+    X, y = _data(200)
+    X, y = Lying(X, how, after=2, k=3), Lying(y, how, after=2, k=3)   # both: shapes agree
+    net = _net()
+    before = net.theta.copy()
+    with pytest.raises(ValueError, match="rows asked for"):
+        net.fit(X, y, epochs=2, batch_size=2, engine=engine, chunk_bytes=8 * 4 * 16)
+    np.testing.assert_array_equal(net.theta, before)

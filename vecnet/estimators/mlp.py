@@ -98,9 +98,11 @@ class MLPClassifier(_BaseMLP):
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels; "
                              "use MLPRegressor for continuous targets.")
+        if classes is not None:
+            classes = _check_classes(classes)
         if reset:
             try:
-                found = np.unique(y if classes is None else np.asarray(classes))
+                found = np.unique(y if classes is None else classes)
             except TypeError:
                 raise ValueError("Unknown label type: labels of mixed types cannot be sorted") from None
             if found.size < 2 and classes is None:
@@ -203,6 +205,19 @@ class MLPClassifier(_BaseMLP):
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(f"y must hold one label per sample, got shape {y.shape}")
         return float(np.mean(pred == y.reshape(-1)))
+
+
+def _check_classes(classes):
+    """``classes`` of :meth:`MLPClassifier.partial_fit` as a 1-D array of finite numbers or strings."""
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or np.iscomplexobj(arr) or (arr.dtype.kind == "f" and not np.isfinite(arr).all()):
+        raise ValueError(f"classes must be a 1-D sequence of class labels (finite numbers or strings), "
+                         f"got {classes!r}")
+    try:
+        np.unique(arr)
+    except TypeError:
+        raise ValueError(f"classes must be labels of one sortable type, got {classes!r}") from None
+    return arr
 
 
 @savable
