@@ -235,3 +235,15 @@ def test_streaming_a_big_npy_lists_no_blocks(tmp_path):
     h = net.fit(vecnet.open_npy(tmp_path / "X.npy"), vecnet.open_npy(tmp_path / "y.npy"),
                 epochs=2, engine="numpy", shuffle=True, seed=0, chunk_bytes=64)
     assert h.streamed and len(h.loss) == 2
+
+
+def test_a_duplicate_member_is_refused(tmp_path):
+    theta = _npy(vecnet.Network([2, 3, 1], seed=0).theta)
+    path = tmp_path / "d.npz"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("header.npy", _header([2, 3, 1]))
+            zf.writestr("theta.npy", theta)
+            zf.writestr("theta.npy", theta)
+    with pytest.raises(ModelFormatError, match="once each"):
+        vecnet.load(path)
