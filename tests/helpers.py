@@ -1,4 +1,7 @@
-"""The one comparison helper the equivalence tests share."""
+"""The one comparison helper the equivalence tests share, and ulp distances."""
+
+import math
+import struct
 
 import numpy as np
 
@@ -25,3 +28,26 @@ def finite_difference(net, X, Y, h=1e-6):
         net.theta[p] = keep
         grad[p] = (up - down) / (2 * h)
     return grad
+
+
+def _ordered(x):
+    """``x``'s bits as an integer that counts float64 values in order (-0.0 and +0.0 both 0)."""
+    (bits,) = struct.unpack("<q", struct.pack("<d", float(x)))
+    return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def ulp_distance(a, b):
+    """How many float64 steps apart ``a`` and ``b`` are: 0 when equal, 1 for neighbours."""
+    if math.isnan(a) or math.isnan(b):
+        raise ValueError(f"ulp_distance of NaN: {a!r}, {b!r}")
+    return abs(_ordered(a) - _ordered(b))
+
+
+def within_ulps(actual, expected, n, floor=1.0):
+    """``actual`` within ``n`` ulps of ``expected``, counting ulps of ``floor`` for smaller values.
+
+    A quantity far below ``floor`` in magnitude that comes from terms of size ``floor``
+    (a small loss from outputs and targets in [0, 1]) carries their rounding errors, not
+    errors relative to itself; ``floor=0`` counts plain ulps.
+    """
+    return ulp_distance(actual, expected) <= n or abs(actual - expected) <= n * math.ulp(floor)
