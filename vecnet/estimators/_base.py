@@ -6,7 +6,10 @@
   asks for the tags).
 - :func:`check_features` and :func:`check_target`: input checks whose messages
   follow scikit-learn's wording, so tools written for scikit-learn recognise them.
-- :class:`NotFittedError`, :class:`ConvergenceWarning`, :class:`DataConversionWarning`.
+- :class:`NotFittedError`, :class:`ConvergenceWarning`, :class:`DataConversionWarning`, raised
+  and warned through :func:`not_fitted_error`, :func:`convergence_warning` and
+  :func:`data_conversion_warning`, which make them scikit-learn's classes too when scikit-learn
+  is loaded.
 """
 
 from __future__ import annotations
@@ -22,26 +25,65 @@ class NotFittedError(ValueError, AttributeError):
     """An estimator was used before :meth:`fit`; a ``ValueError`` and an ``AttributeError``."""
 
 
-@cache
-def _with_sklearn_error(sklearn_error):
-    """A :class:`NotFittedError` that is also scikit-learn's, for code that catches that one."""
-    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
-
-
-def not_fitted_error(message):
-    """:class:`NotFittedError` with ``message``; also scikit-learn's when scikit-learn is loaded."""
-    sklearn_exceptions = sys.modules.get("sklearn.exceptions")   # never imported from here
-    if sklearn_exceptions is None:
-        return NotFittedError(message)
-    return _with_sklearn_error(sklearn_exceptions.NotFittedError)(message)
-
-
 class ConvergenceWarning(UserWarning):
     """Training stopped at ``max_iter`` before the loss stopped improving."""
 
 
 class DataConversionWarning(UserWarning):
     """The input was converted: a column vector ``y`` of shape (n, 1) was raveled."""
+
+
+# When scikit-learn is loaded, the estimators raise and warn with classes that are both vecnet's
+# and scikit-learn's (same name in sklearn.exceptions), so that `except sklearn.exceptions.X`,
+# `warnings.simplefilter("ignore", sklearn.exceptions.X)` and scikit-learn's estimator checks
+# treat vecnet's estimators as its own, while `except vecnet.X` keeps working. vecnet never
+# imports scikit-learn for this: it only looks in sys.modules, at the moment it raises or warns.
+# That loses nothing, since code can only name scikit-learn's class (in a filter, an except
+# clause or a check) once sklearn.exceptions has been imported; and importing it ourselves would
+# make scikit-learn (and SciPy) a dependency, or a cost on every fit, for users who never asked
+# for it.
+_SKLEARN_TWINS = (NotFittedError, ConvergenceWarning, DataConversionWarning)
+
+
+@cache
+def _with_sklearn_class(vecnet_class, sklearn_class):
+    """A subclass of ``vecnet_class`` and of scikit-learn's ``sklearn_class``."""
+    return type(vecnet_class.__name__, (vecnet_class, sklearn_class),
+                {"__module__": __name__, "__doc__": vecnet_class.__doc__, "__reduce__": _reduce_twin})
+
+
+def _reduce_twin(self):
+    """Pickle as vecnet's class name and args; unpickled as a twin again where scikit-learn is loaded."""
+    return _sklearn_twin_instance, (type(self).__name__, self.args)
+
+
+def _sklearn_twin_instance(name, args):
+    """An instance of the twin of vecnet's class ``name`` (vecnet's own class without scikit-learn)."""
+    return _sklearn_twin({c.__name__: c for c in _SKLEARN_TWINS}[name])(*args)
+
+
+def _sklearn_twin(vecnet_class):
+    """``vecnet_class``, also scikit-learn's class of that name when scikit-learn is loaded."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")   # never imported from here
+    sklearn_class = getattr(sklearn_exceptions, vecnet_class.__name__, None)
+    if sklearn_class is None:
+        return vecnet_class
+    return _with_sklearn_class(vecnet_class, sklearn_class)
+
+
+def not_fitted_error(message):
+    """:class:`NotFittedError` with ``message``; also scikit-learn's when scikit-learn is loaded."""
+    return _sklearn_twin(NotFittedError)(message)
+
+
+def convergence_warning(message):
+    """:class:`ConvergenceWarning` with ``message``; also scikit-learn's when scikit-learn is loaded."""
+    return _sklearn_twin(ConvergenceWarning)(message)
+
+
+def data_conversion_warning(message):
+    """:class:`DataConversionWarning` with ``message``; also scikit-learn's when it is loaded."""
+    return _sklearn_twin(DataConversionWarning)(message)
 
 
 class EstimatorBase:

@@ -44,10 +44,10 @@ from ..optimizers import SGD, Adam
 from ..training import fit as _fit_network
 from ..training.metrics import score as metric_score
 from ._base import (
-    ConvergenceWarning,
     EstimatorBase,
     check_features,
     check_random_state,
+    convergence_warning,
 )
 
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -195,8 +195,9 @@ class _BaseMLP(EstimatorBase):
             self.net_.theta[...] = self._best_theta
         self._best_theta = None
         if not incremental and history.stopped is None and history.epochs == self.max_iter:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(convergence_warning(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet."), stacklevel=3)
         return self
 
     def _start(self, n_features, n_outputs, dtype, rng):

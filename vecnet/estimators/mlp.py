@@ -13,7 +13,7 @@ import numpy as np
 
 from ..io import ModelFormatError, savable
 from ..training.metrics import r2_score
-from ._base import DataConversionWarning, check_target
+from ._base import check_target, data_conversion_warning
 from ._mlp import FITTED_STATE, _BaseMLP
 
 __all__ = ["FITTED_STATE", "MLPClassifier", "MLPRegressor", "r2_score"]
@@ -91,9 +91,9 @@ class MLPClassifier(_BaseMLP):
             if y.shape[1] != 1:
                 raise ValueError(f"MLPClassifier takes one label per sample; y has shape {y.shape} "
                                  "(multilabel and multi-output targets are not supported)")
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                          "the shape of y to (n_samples, ), for example using ravel().",
-                          DataConversionWarning, stacklevel=4)
+            warnings.warn(data_conversion_warning(
+                "A column-vector y was passed when a 1d array was expected. Please change the shape "
+                "of y to (n_samples, ), for example using ravel()."), stacklevel=4)
             y = y.ravel()
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels; "
