@@ -15,8 +15,8 @@ different code path per CPU (an AVX-512 one, or the C library's otherwise), so
 the logged losses and trained parameters are bit for bit only on a machine that
 dispatches the same way; elsewhere they agree within a few ulps.
 
-tests/test_reference.py imports ``run_original`` and ``record`` from here to run
-the original live when it is at hand.
+tests/test_reference.py imports ``run_original`` and ``parse_log`` from here to run
+the original live when it is at hand, and ``recorded_with`` to compare machines.
 """
 
 import contextlib
