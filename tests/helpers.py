@@ -25,3 +25,20 @@ def finite_difference(net, X, Y, h=1e-6):
         net.theta[p] = keep
         grad[p] = (up - down) / (2 * h)
     return grad
+
+
+def spy_engine(monkeypatch, name, record):
+    """Replace registered engine ``name`` by a wrapper calling ``record(args)`` before each run.
+
+    ``args`` are ``run_epochs``'s: ``(net, X, Y, orders, epochs, batch_size, optimizer, state)``.
+    """
+    from vecnet import engines
+
+    real = engines.ENGINES[name]
+
+    class Spy(type(real)):
+        def run_epochs(self, *args):
+            record(args)
+            return real.run_epochs(*args)
+
+    monkeypatch.setitem(engines.ENGINES, name, Spy())

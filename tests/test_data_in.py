@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import vecnet
+from helpers import spy_engine
 from vecnet import engines
 from vecnet.engines import _kernels
-from vecnet.training import loop as training
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT,
@@ -94,13 +94,7 @@ def test_streamed_training_equals_in_memory_training(engine, batch_size):
 def _spy(monkeypatch, engine):
     """Record every (X, Y) the training loop hands to ``engine``."""
     seen = []
-    real = training.RUNNERS[engine]
-
-    def spy(net, X, Y, *args):
-        seen.append((X, Y))
-        return real(net, X, Y, *args)
-
-    monkeypatch.setitem(training.RUNNERS, engine, spy)
+    spy_engine(monkeypatch, engine, lambda args: seen.append(args[1:3]))
     return seen
 
 

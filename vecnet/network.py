@@ -19,10 +19,10 @@ import numpy as np
 
 from .activations import ACTIVATIONS, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
-from .engines import EngineState
 from .io import ModelFormatError, savable
 from .io import save as save_model
 from .losses import LOSSES, check_pairing, get_loss
+from .optimizers import OptimizerState
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
 
@@ -390,7 +390,7 @@ def _restore_optimizer(path, net, memory, steps):
         raise ModelFormatError(f"{path}: the optimizer state does not match the network")
     if not np.isfinite(memory).all():
         raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
-    state = EngineState(net)
+    state = OptimizerState.zeros(net.n_params, net.dtype)
     state.memory[...] = memory
     state.steps[...] = steps
     net._engine_state = state

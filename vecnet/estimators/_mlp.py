@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from ..data.validation import check_positive_int
-from ..engines import ENGINES
+from ..engines import engine_names
 from ..io import ModelFormatError, plain
 from ..io import save as save_model
 from ..network import Network
@@ -118,8 +118,9 @@ class _BaseMLP(EstimatorBase):
             raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
         if self.learning_rate not in ("constant", "invscaling"):
             raise ValueError(f"learning_rate must be 'constant' or 'invscaling', got {self.learning_rate!r}")
-        if self.engine not in ENGINES or self.engine == "reference":
-            raise ValueError(f"engine must be one of 'auto', 'numpy', 'numba', got {self.engine!r}")
+        if not isinstance(self.engine, str) or self.engine not in engine_names(general=True):
+            raise ValueError(f"engine must be one of {', '.join(map(repr, engine_names(general=True)))}, "
+                             f"got {self.engine!r}")
         if not (self.batch_size == "auto" or isinstance(self.batch_size, (int, np.integer))
                 and not isinstance(self.batch_size, bool) and self.batch_size >= 1):
             raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")

@@ -20,9 +20,9 @@ import numpy as np
 
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
 from ..data.validation import check_fit_params, check_positive_int
-from ..engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from ..engines import engine_names, resolve
 from ..losses import get_loss
-from ..optimizers import make_optimizer
+from ..optimizers import OptimizerState, make_optimizer
 from .callbacks import EarlyStopping, Progress, _Stopper
 from .metrics import evaluate, metric_name
 
@@ -91,29 +91,6 @@ def _orders(n, count, rng):
     return np.stack([rng.permutation(n) for _ in range(count)]).astype(np.int64, copy=False)
 
 
-_WARMED = set()
-"""Argument types the kernel has already been compiled (or loaded) for in this process."""
-
-
-def _warm_up(net, X, Y, optimizer):
-    """Compile (or load from cache) the kernel for these types; return the seconds it took.
-
-    Only the first call for a combination of types does any work (about 50 us
-    otherwise, which short jobs would feel).
-    """
-    key = (net.dtype, *((type(a), a.dtype, a.flags.writeable, a.flags.c_contiguous,
-                         a.flags.aligned) for a in (X, Y)))
-    if key in _WARMED:
-        return 0.0
-    t0 = time.perf_counter()
-    from ..engines import run_numba
-
-    run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer,
-              EngineState(net))
-    _WARMED.add(key)
-    return time.perf_counter() - t0
-
-
 def _checkpoint(net, state):
     """Copies of the weights and the optimizer state, to put back after an interruption."""
     return net.theta.copy(), state.memory.copy(), state.steps.copy()
@@ -124,7 +101,7 @@ def _restore(net, state, checkpoint):
     net.theta[...], state.memory[...], state.steps[...] = checkpoint
 
 
-def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rng):
+def _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer, state, rng):
     """One epoch over ``rows`` block by block (blocks and rows within them shuffled with ``rng``).
 
     Returns ``[loss]``, or ``[]`` with the weights of the epoch's start put back
@@ -137,7 +114,8 @@ def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rn
     total = 0.0
     for lo, hi in blocks:
         X, Y = rows.take(lo, hi)
-        losses = run(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer, state)
+        losses = engine.run_epochs(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer,
+                                   state)
         if not losses:
             net.theta[...] = saved
             return []
@@ -251,7 +229,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
-    epochs, batch_size = check_fit_params(epochs, batch_size, engine, ENGINES, shuffle, seed, verbose)
+    epochs, batch_size = check_fit_params(epochs, batch_size, engine, engine_names(), shuffle, seed, verbose)
     chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
     optimizer = make_optimizer(optimizer, lr)
     if early_stopping is True:
@@ -275,26 +253,20 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     streamed = data is None
     block_rows = rows.block_rows(chunk_bytes, batch_size)
     rng = np.random.default_rng(seed) if shuffle else None
-    if engine == "auto":
-        engine = choose_engine(net, n, batch_size)
-    if engine == "reference" and streamed:
-        raise ValueError("engine 'reference' trains on in-memory data only")
+    engine = resolve(engine, net, n, batch_size, optimizer, shuffled=rng is not None,
+                     streamed=streamed)
     state = getattr(net, "_engine_state", None)
-    if state is None or state.memory.shape[1] != net.n_params or state.memory.dtype != net.dtype:
-        state = EngineState(net)
+    if state is None or not state.fits(net.n_params, net.dtype):
+        state = OptimizerState.zeros(net.n_params, net.dtype)
     net._engine_state = state
-    if engine == "reference":
-        check_reference(net, data[0], batch_size, optimizer, _orders(n, 1, rng))
-    history = History(engine=engine, metric=metric_name(net.loss), streamed=streamed)
-    if engine == "numba":
-        history.compile_time = _warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
+    history = History(engine=engine.name, metric=metric_name(net.loss), streamed=streamed)
+    history.compile_time = engine.warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
     stopper = None if early_stopping is None else _Stopper(early_stopping, net)
     progress = Progress(epochs) if verbose else None
     per_epoch = bool(callbacks) or verbose or val is not None or stopper is not None
     chunk = 1 if per_epoch or streamed else epochs
     if rng is not None and not streamed:
         chunk = max(1, min(chunk, (1 << 22) // n))
-    run = RUNNERS[engine]
     done = 0
     try:
         while done < epochs:
@@ -305,11 +277,11 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
                 # overflow is caught by the engines' finiteness checks (DivergenceWarning)
                 with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
                     if streamed:
-                        losses = _streamed_epoch(run, net, rows, block_rows, batch_size,
+                        losses = _streamed_epoch(engine, net, rows, block_rows, batch_size,
                                                  optimizer, state, rng)
                     else:
-                        losses = run(net, *data, _orders(n, count, rng), count, batch_size,
-                                     optimizer, state)
+                        losses = engine.run_epochs(net, *data, _orders(n, count, rng), count,
+                                                   batch_size, optimizer, state)
             except KeyboardInterrupt:
                 _restore(net, state, checkpoint)  # the weights of the last completed epoch
                 raise
