@@ -68,4 +68,4 @@ def test_keyboard_interrupt_inside_an_epoch_rolls_back_to_its_start():
                 callbacks=[lambda epoch, logs: None])
     assert len(_CALLS) == 8  # the 7th update, the first of epoch 4, was applied
     assert_params_close(net, twin.theta, 0.0, "rolled back to the end of epoch 3")
-    assert net._engine_state.steps[0] == 6
+    assert net.optimizer_state.steps[0] == 6

@@ -172,7 +172,7 @@ class _BaseMLP(EstimatorBase):
         if reset:
             self._start(X.shape[1], Y.shape[1], dtype, rng)
         elif not incremental:
-            self.net_._engine_state = None     # warm start: new optimizer memory, as scikit-learn
+            self.net_.optimizer_state = None     # warm start: a fresh optimizer, as scikit-learn
         Xv = Yv = None
         if self.early_stopping and not incremental:
             X, Y, Xv, Yv = self._split(X, Y, rng)

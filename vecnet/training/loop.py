@@ -255,10 +255,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     rng = np.random.default_rng(seed) if shuffle else None
     engine = resolve(engine, net, n, batch_size, optimizer, shuffled=rng is not None,
                      streamed=streamed)
-    state = getattr(net, "_engine_state", None)
+    state = net.optimizer_state   # continue the last training's optimizer when it matches
     if state is None or not state.fits(net.n_params, net.dtype):
-        state = OptimizerState.zeros(net.n_params, net.dtype)
-    net._engine_state = state
+        state = net.optimizer_state = OptimizerState.zeros(net.n_params, net.dtype)
     history = History(engine=engine.name, metric=metric_name(net.loss), streamed=streamed)
     history.compile_time = engine.warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
     stopper = None if early_stopping is None else _Stopper(early_stopping, net)
