@@ -27,13 +27,15 @@ def layer_width(net):
 
 
 def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
-    """Train with batch matrix products; see :mod:`vecnet.engines.base`."""
+    """Train with batch matrix products; see :mod:`vecnet.engines.base`.
+
+    On divergence it returns at once; the training loop puts the weights back.
+    """
     n = X.shape[0]
     grad = np.empty_like(net.theta)
     grad_views = net._views(grad)
     losses = []
     for e in range(epochs):
-        saved = net.theta.copy()
         order = orders[e % len(orders)]
         in_order = np.array_equal(order, np.arange(n))
         total = 0.0
@@ -45,7 +47,6 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
                 Xb, Yb = X[rows], Y[rows]
             value, _ = net.gradients(Xb, Yb, out=grad)
             if not np.isfinite(value):
-                net.theta[...] = saved
                 return losses
             total += value * Xb.shape[0]
             if optimizer.l2:
@@ -54,7 +55,6 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
             optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
             state.steps[0] += 1
         if not np.isfinite(net.theta).all():
-            net.theta[...] = saved
             return losses
         losses.append(total / n)
     return losses
@@ -65,7 +65,7 @@ class NumpyEngine(Engine):
 
     name = "numpy"
     rank = 0
-    multi_epoch = True
+    multi_epoch = False   # called once per epoch: the loop rolls a failing epoch back
 
     def run_epochs(self, net, X, Y, orders, epochs, batch_size, optimizer, state):
         return run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state)
