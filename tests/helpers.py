@@ -1,6 +1,20 @@
-"""The one comparison helper the equivalence tests share."""
+"""What the tests share: the comparison helpers and the engines under test.
+
+Tests that run "every engine" take their names from the registry
+(:data:`vecnet.engines.ENGINES`), so an engine is tested the moment it is
+registered: :data:`GENERAL_ENGINES` run any network; :data:`CHALLENGERS` are
+those compared with the NumPy engine, :data:`BASELINE`.
+"""
 
 import numpy as np
+
+from vecnet.engines import ENGINES
+
+GENERAL_ENGINES = [name for name, engine in ENGINES.items() if engine.general]
+"""Registered engines that run any network, optimizer and data."""
+BASELINE = "numpy"
+"""The engine the others are compared with: batch matrix products, no compiled code."""
+CHALLENGERS = [name for name in GENERAL_ENGINES if name != BASELINE]
 
 
 def assert_params_close(net, expected_theta, atol, label=""):
@@ -11,6 +25,19 @@ def assert_params_close(net, expected_theta, atol, label=""):
         f"{label}: parameter {worst} differs by {diff[worst]:.3g} (> {atol:g}): "
         f"{net.theta[worst]!r} vs {expected_theta[worst]!r}")
     return float(diff.max())
+
+
+def assert_engines_agree(net, X, Y, engine, atol=1e-10, label="", **fit):
+    """Train copies of ``net`` with :data:`BASELINE` and ``engine``; same weights and losses.
+
+    Returns the two trained copies (baseline first).
+    """
+    a, b = net.copy(), net.copy()
+    ha = a.fit(X, Y, engine=BASELINE, **fit)
+    hb = b.fit(X, Y, engine=engine, **fit)
+    assert_params_close(b, a.theta, atol, f"{engine} vs {BASELINE} {label}")
+    np.testing.assert_allclose(hb.loss, ha.loss, rtol=atol, atol=atol * 1e-2)
+    return a, b
 
 
 def finite_difference(net, X, Y, h=1e-6):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import vecnet
-from helpers import spy_engine
+from helpers import GENERAL_ENGINES, spy_engine
 from vecnet import engines
 from vecnet.engines import _kernels
 
@@ -69,7 +69,7 @@ def _read_only(a):
     return a
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_array_like_trains_like_a_float64_array(variant, engine, saved):
     X, y = _data()
@@ -79,7 +79,7 @@ def test_every_array_like_trains_like_a_float64_array(variant, engine, saved):
     assert history.streamed == (variant == "open_npy")
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 @pytest.mark.parametrize("batch_size", [1, 8, None])
 def test_streamed_training_equals_in_memory_training(engine, batch_size):
     # Blocks are a multiple of batch_size, so the batches are the same ones.
@@ -193,7 +193,7 @@ def test_the_numba_kernel_runs_in_float32(monkeypatch):
     assert {name for name, t in types.items() if t != "float32"} == {"hyper", "losses"}
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 def test_float32_training_stays_close_to_float64(engine):
     # Each of the 200 per-sample updates of theta (|theta| < 4) adds a few float32
     # roundings of at most 2**-24 * 4 = 2.4e-7 each; the tanh/sigmoid net is

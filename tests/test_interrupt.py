@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import vecnet
-from helpers import assert_params_close
+from helpers import GENERAL_ENGINES, assert_params_close
 
 
 def _data():
@@ -17,7 +17,7 @@ def _net():
     return vecnet.Network([3, 4, 1], activation="tanh", seed=1)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 def test_keyboard_interrupt_in_a_callback_keeps_the_completed_epochs(engine, tmp_path):
     X, y = _data()
     twin = _net()

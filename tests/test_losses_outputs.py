@@ -88,7 +88,4 @@ def test_mse_works_with_every_output_activation(output):
     net.params[-1][1][...] += 0.3          # keep relu units away from their kink
     _, grad = net.gradients(X, Y)
     np.testing.assert_allclose(grad, finite_difference(net, X, Y), rtol=1e-6, atol=1e-8)
-    a, b = net.copy(), net.copy()
-    a.fit(X, Y, epochs=3, batch_size=2, engine="numpy")
-    b.fit(X, Y, epochs=3, batch_size=2, engine="numba")
-    np.testing.assert_allclose(a.theta, b.theta, rtol=0, atol=1e-10)
+    # the engines agree on every output with mse: test_engines.py
