@@ -267,7 +267,7 @@ class _BaseMLP(EstimatorBase):
             Further options of :func:`vecnet.fit`, passed on; ``callbacks`` run after
             the estimator's own stopping rule each epoch. The options the estimator's
             parameters set (epochs, batch size, optimizer, engine, shuffling, seed,
-            verbosity) cannot be passed here.
+            verbosity, early stopping and validation) cannot be passed here.
 
         Returns
         -------
