@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import FINITE_CHECK_ELEMENTS, _as_float_array, _check_finite, check_magnitude
+from .validation import _as_float_array, check_values
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -247,35 +247,3 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")
     return rows
-
-
-def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True):
-    """Scan ``a`` once, ``block_rows`` rows at a time (default: about 4M values); return its ``(min, max)``.
-
-    Refuses NaN and inf (with ``nonfinite`` as the message when given, else one
-    saying where the first is), values beyond the range of ``dtype`` and, with
-    ``magnitude``, values too large to train on (see
-    :func:`vecnet.data.validation.check_magnitude`).
-    """
-    if block_rows is None:
-        block_rows = max(1, FINITE_CHECK_ELEMENTS // max(1, int(np.prod(a.shape[1:]))))
-    low, high = np.inf, -np.inf
-    limit = float(np.finfo(dtype).max)
-    for lo in range(0, a.shape[0], block_rows):
-        block = np.asarray(a[lo:lo + block_rows])
-        if block.size == 0:
-            continue
-        smallest, largest = float(block.min()), float(block.max())  # NaN propagates
-        if not (np.isfinite(smallest) and np.isfinite(largest)):
-            if nonfinite is not None:
-                raise ValueError(nonfinite)
-            _check_finite(block, name, offset=lo)  # raises, saying where
-        biggest = max(largest, -smallest)
-        if biggest > limit:
-            raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
-                             f"of {np.dtype(dtype).name}, the network's dtype: "
-                             f"scale {name} or use a float64 network")
-        if magnitude and biggest > np.sqrt(limit):
-            check_magnitude(block, name, dtype)  # raises
-        low, high = min(low, smallest), max(high, largest)
-    return low, high

@@ -18,7 +18,7 @@ from functools import cache
 
 import numpy as np
 
-from ..data.rows import check_values
+from ..data.validation import check_values
 
 
 class NotFittedError(ValueError, AttributeError):
