@@ -32,6 +32,7 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -205,9 +206,7 @@ class _BaseMLP(EstimatorBase):
                        engine=self.engine, optimizer=self._optimizer(batch, n_outputs),
                        shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
                        verbose=bool(self.verbose), fresh_optimizer=not incremental)
-        settings = Settings.check(**options)
-        settings.stopping = rule
-        return settings
+        return replace(Settings.check(**options), stopping=rule)
 
     def _report_scale(self, n_outputs):
         """scikit-learn's loss over vecnet's: half the mse for the regressor."""
