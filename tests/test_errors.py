@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import vecnet
+from helpers import GENERAL_ENGINES
 from vecnet import SGD, Adam, DivergenceWarning, Network
 
-ENGINES = ["numpy", "numba"]
+ENGINES = GENERAL_ENGINES   # every registered engine that runs any network
 FMAX = np.finfo(np.float64).max
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import vecnet
-from helpers import assert_params_close
+from helpers import GENERAL_ENGINES, assert_params_close
 
 
 def _data():
@@ -17,7 +17,7 @@ def _net():
     return vecnet.Network([3, 4, 1], activation="tanh", seed=1)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 def test_keyboard_interrupt_in_a_callback_keeps_the_completed_epochs(engine, tmp_path):
     X, y = _data()
     twin = _net()
@@ -68,4 +68,4 @@ def test_keyboard_interrupt_inside_an_epoch_rolls_back_to_its_start():
                 callbacks=[lambda epoch, logs: None])
     assert len(_CALLS) == 8  # the 7th update, the first of epoch 4, was applied
     assert_params_close(net, twin.theta, 0.0, "rolled back to the end of epoch 3")
-    assert net._engine_state.steps[0] == 6
+    assert net.optimizer_state.steps[0] == 6

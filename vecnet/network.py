@@ -13,16 +13,14 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .activations import ACTIVATIONS, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
-from .engines import EngineState
 from .io import ModelFormatError, savable
 from .io import save as save_model
 from .losses import LOSSES, check_pairing, get_loss
+from .optimizers import OptimizerState
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
 
@@ -58,6 +56,11 @@ class Network:
         Views into :attr:`theta`.
     theta : ndarray, shape (n_params,)
         All parameters, flat.
+    optimizer_state : vecnet.optimizers.OptimizerState or None
+        The optimizer's memory and update count after the last training
+        (``None`` before any): the next :meth:`fit` continues from it when it
+        matches, :meth:`save` stores it. Set it to ``None`` to train with a
+        fresh optimizer.
     """
 
     def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="mse",
@@ -87,6 +90,7 @@ class Network:
         self.dtype = dtype
         self.theta = np.zeros(self.n_params, dtype=dtype)
         self.params = self._views(self.theta)
+        self.optimizer_state = None
         self.initialize(init, seed)
 
     # -- layout ---------------------------------------------------------------
@@ -166,8 +170,8 @@ class Network:
         new.__dict__.update(self.__dict__)
         new.theta = self.theta.copy()
         new.params = new._views(new.theta)
-        if "_engine_state" in self.__dict__:  # the optimizer's memory, not shared
-            new._engine_state = copy.deepcopy(self._engine_state)
+        if self.optimizer_state is not None:  # the optimizer's memory, not shared
+            new.optimizer_state = self.optimizer_state.copy()
         return new
 
     # -- computing --------------------------------------------------------------
@@ -316,8 +320,8 @@ class Network:
                               "output_activation": self.output_activation, "loss": self.loss,
                               "dtype": self.dtype.name}}
         arrays = {"theta": self.theta}
-        state = getattr(self, "_engine_state", None)
-        if (state is not None and state.memory.shape == (2, self.n_params)
+        state = self.optimizer_state
+        if (state is not None and state.fits(self.n_params, self.dtype)
                 and np.isfinite(state.memory).all()):
             arrays["optimizer_memory"] = state.memory
             arrays["optimizer_steps"] = state.steps
@@ -390,7 +394,4 @@ def _restore_optimizer(path, net, memory, steps):
         raise ModelFormatError(f"{path}: the optimizer state does not match the network")
     if not np.isfinite(memory).all():
         raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
-    state = EngineState(net)
-    state.memory[...] = memory
-    state.steps[...] = steps
-    net._engine_state = state
+    net.optimizer_state = OptimizerState(memory.copy(), steps.copy())

@@ -18,6 +18,11 @@ With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
 - ``l2``: adds ``l2 * W`` to the gradient of every weight matrix (not the
   biases), the gradient of ``l2 / 2 * sum(W**2)``. Reported losses do not
   include the penalty.
+
+What an optimizer carries from one update (and one ``fit``) to the next is an
+:class:`OptimizerState`: its memory and its update count. A network keeps the
+state of its last training in :attr:`vecnet.Network.optimizer_state`, so that
+training continues where it stopped and the state is saved with the weights.
 """
 
 from __future__ import annotations
@@ -30,6 +35,36 @@ from . import codes
 from .data.validation import check_bool, check_choice, check_real
 
 SCHEDULES = {"constant": codes.CONSTANT, "invscaling": codes.INVSCALING}
+
+
+@dataclass
+class OptimizerState:
+    """What an optimizer carries from one update to the next; updated in place by the engines.
+
+    Attributes
+    ----------
+    memory : ndarray, shape (2, n_params)
+        SGD's velocity in row 0 (row 1 unused), or Adam's ``m`` and ``v``; of
+        the network's dtype.
+    steps : ndarray of int64, shape (1,)
+        Updates taken so far (``t`` of the schedule and of Adam's bias correction).
+    """
+
+    memory: np.ndarray
+    steps: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_params, dtype):
+        """A fresh state: zero memory, no update taken."""
+        return cls(np.zeros((2, n_params), dtype=dtype), np.zeros(1, dtype=np.int64))
+
+    def fits(self, n_params, dtype):
+        """True when this state belongs to ``n_params`` parameters of ``dtype``."""
+        return self.memory.shape == (2, n_params) and self.memory.dtype == dtype
+
+    def copy(self):
+        """An independent copy."""
+        return OptimizerState(self.memory.copy(), self.steps.copy())
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..engines import ENGINES
 from ..network import Network
 from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
     ARTICLE,
@@ -49,6 +50,7 @@ from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.S
 )
 
 ENGINE_ORDER = ("reference", "numpy", "numba", "numpy-hand", "torch", "sklearn")
+"""Order of the runners in the plot; any other registered engine follows."""
 
 
 def _engine_runner(engine):
@@ -67,13 +69,15 @@ def _hand_runner(w, net, X, Y, epochs=None, n=None):
 
 def runner(engine):
     """``run(workload, net, X, Y, epochs=None, n=None)`` training ``net`` in place with ``engine``."""
+    if engine in ENGINES:
+        return _engine_runner(engine)
     if engine == "numpy-hand":
         return _hand_runner
     if engine in ("torch", "sklearn"):
         from . import peers as _peers
 
         return _peers.runner(engine)
-    return _engine_runner(engine)
+    raise ValueError(f"unknown runner {engine!r}")
 
 
 def time_runs(w, engines, repeat=5, budget=1.0, data=None, progress=None):
@@ -222,7 +226,8 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(r["label"] for r in rows))
-    engines = [e for e in ENGINE_ORDER if any(r["engine"] == e and r["vs_numpy"] for r in rows)]
+    order = (*ENGINE_ORDER, *(e for e in ENGINES if e not in ENGINE_ORDER))
+    engines = [e for e in order if any(r["engine"] == e and r["vs_numpy"] for r in rows)]
     fig, ax = plt.subplots(figsize=(10, 0.6 + 0.5 * len(names) * max(len(engines), 1) ** 0.5))
     height = 0.8 / max(len(engines), 1)
     for j, engine in enumerate(engines):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import _as_float_array, _check_finite, check_magnitude
+from .validation import _as_float_array, check_values
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -157,6 +157,12 @@ class Rows:
         """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows."""
         return [(lo, min(lo + block_rows, len(self))) for lo in range(0, len(self), block_rows)]
 
+    def select(self, index):
+        """The rows ``index`` (an integer array, relative to this view), copied into memory."""
+        X, Y = self.take(0, len(self)) if _is_lazy(self.X) or _is_lazy(self.Y) else (
+            np.asarray(self.X)[self.start:self.stop], np.asarray(self.Y)[self.start:self.stop])
+        return Rows(X[index], Y[index], self.dtype)
+
     def split(self, n_last):
         """The first ``len - n_last`` rows and the last ``n_last``, as two views."""
         cut = self.stop - n_last
@@ -234,23 +240,9 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
         raise ValueError(f"{yn} has shape {Y.shape}, but the network has {n_out} outputs "
                          f"(expected shape ({n}, {n_out}))")
     rows = Rows(X, Y, dtype)
-    low, high = np.inf, -np.inf
-    limit = float(np.finfo(dtype).max)
-    for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
-        for a, name in zip((X, Y), names):
-            block = np.asarray(a[lo:hi])
-            smallest, largest = float(block.min()), float(block.max())  # NaN propagates
-            if not (np.isfinite(smallest) and np.isfinite(largest)):
-                _check_finite(block, name, offset=lo)  # raises, saying where
-            biggest = max(largest, -smallest)
-            if biggest > limit:
-                raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
-                                 f"of {np.dtype(dtype).name}, the network's dtype: "
-                                 f"scale {name} or use a float64 network")
-            if biggest > np.sqrt(limit):
-                check_magnitude(block, name, dtype)  # raises
-            if a is Y and target_loss:
-                low, high = min(low, smallest), max(high, largest)
+    block_rows = rows.block_rows(chunk_bytes)
+    check_values(X, xn, dtype, block_rows)
+    low, high = check_values(Y, yn, dtype, block_rows)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+
+from ..data.validation import check_values
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -189,10 +192,12 @@ def _as_float(a, name, dtype):
     return arr.astype(dtype, copy=False)
 
 
-def check_features(X, dtype, n_features=None, estimator="estimator"):
-    """``X`` as a finite 2-D array (n_samples, n_features) of ``dtype``.
+def check_features(X, dtype, n_features=None, estimator="estimator", training=False):
+    """``X`` as a finite 2-D array (n_samples, n_features) of ``dtype``; scanned once.
 
     ``n_features`` given, a different width is refused in scikit-learn's words.
+    ``training`` also refuses values too large to train on (as :func:`vecnet.fit`
+    does), so the training loop can take the result without scanning it again.
     """
     arr = _as_float(X, "X", dtype)
     if arr.ndim != 2:
@@ -208,13 +213,22 @@ def check_features(X, dtype, n_features=None, estimator="estimator"):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
                          f"{n_features} features as input.")
-    if not np.isfinite(arr).all():
-        raise ValueError("Input X contains NaN or infinity.")
+    check_values(arr, "X", dtype, nonfinite="Input X contains NaN or infinity.", magnitude=training)
     return arr
 
 
-def check_target(y, n_samples):
-    """``y`` as an array of ``n_samples`` rows (labels or numbers kept as given)."""
+def check_training_target(Y, dtype):
+    """Scan the float targets ``Y`` (n_samples, n_outputs) once, as :func:`vecnet.fit` does."""
+    check_values(Y, "y", dtype, nonfinite="Input y contains NaN or infinity.")
+    return Y
+
+
+def check_target(y, n_samples, finite=True):
+    """``y`` as an array of ``n_samples`` rows (labels or numbers kept as given).
+
+    ``finite``: refuse NaN and inf in float ``y`` here (``False`` when the
+    caller scans the targets it makes from ``y`` with :func:`check_training_target`).
+    """
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
     if hasattr(y, "tocsr") or hasattr(y, "todense"):
@@ -226,9 +240,41 @@ def check_target(y, n_samples):
     if arr.shape[0] != n_samples:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: "
                          f"[{n_samples}, {arr.shape[0]}]")
-    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+    if finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError("Input y contains NaN or infinity.")
     return arr
+
+
+@dataclass(frozen=True)
+class ScikitLearnStopping:
+    """scikit-learn's MLP stopping rule, for the training loop's early stopping.
+
+    Each epoch counts as no improvement unless the monitored value beats the
+    best so far by ``tol`` (a validation score: ``score >= best + tol``; the
+    training loss, times ``scale``: ``loss <= best - tol``); any value better
+    than the best becomes the best (its weights kept with ``restore_best``).
+    Training stops once the count exceeds ``n_iter_no_change``, so ``patience``
+    is ``n_iter_no_change + 1``. ``start`` is the best of earlier fits.
+    """
+
+    monitor: str
+    patience: int
+    tol: float
+    start: float
+    restore_best: bool = False
+    scale: float = 1.0
+
+    def initial_best(self):
+        return self.start
+
+    def measure(self, logs):
+        return float(logs[self.monitor]) * self.scale
+
+    def judge(self, value, best):
+        """``(new_best, improved)``."""
+        if self.monitor == "loss":   # lower is better
+            return value < best, not value > best - self.tol
+        return value > best, not value < best + self.tol
 
 
 def check_random_state(random_state):

@@ -79,6 +79,7 @@ class MLPClassifier(_BaseMLP):
     """
 
     _estimator_type = "classifier"
+    _scan_targets = False   # one-hot rows made from the labels check_target scanned
 
     @staticmethod
     def _output(n_outputs):
@@ -230,15 +231,13 @@ class MLPRegressor(_BaseMLP):
         return 2.0 / n_outputs
 
     def _encode_target(self, y, n_samples, reset, classes=None):
-        """Numbers -> float targets (n_samples, n_outputs)."""
-        y = check_target(y, n_samples)
+        """Numbers -> float targets (n_samples, n_outputs), not yet scanned (see ``_fit``)."""
+        y = check_target(y, n_samples, finite=False)
         if y.dtype.kind not in "fiub":
             try:
                 y = y.astype(np.float64)
             except (TypeError, ValueError):
                 raise ValueError(f"MLPRegressor needs numeric targets, got dtype {y.dtype}") from None
-            if not np.isfinite(y).all():
-                raise ValueError("Input y contains NaN or infinity.")
         Y = y.reshape(n_samples, -1).astype(np.float64)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}")
