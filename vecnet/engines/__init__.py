@@ -6,12 +6,15 @@ samples of epoch ``e`` in the order ``orders[e % len(orders)]`` in batches of
 ``batch_size``. Each returns the per-epoch training losses (the mean of the
 per-sample losses taken before each update) of the epochs it completed; it
 stops early, with the weights as they were at the start of the failing epoch,
-when the loss or a weight stops being finite.
+when that epoch diverged: its mean loss or a weight is not finite (one rule for
+every engine and batch size; a batch whose loss is not finite ends its epoch
+at once).
 
 - ``"numpy"``: whole batches through matrix products; Python loops over batches
   only.
-- ``"numba"``: the compiled kernel :func:`vecnet.engines._kernels.train_epochs`, every
-  sample and every update in compiled code.
+- ``"numba"``: a compiled kernel built for the configuration
+  (:func:`vecnet.engines._kernels.build_kernel`), every sample and every update
+  in compiled code; Numba is imported the first time it runs.
 - ``"reference"``: the per-scalar :class:`vecnet.reference.ReferenceNetwork`,
   for the article's 2-2-1 network with plain SGD, per sample or full batch.
 """
@@ -20,10 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import get_loss
 from ..optimizers import SGD
 from ..scalar_map import is_article_network, set_from_reference, to_reference
-from . import _kernels
 
 ENGINES = ("auto", "numpy", "numba", "reference")
 
@@ -63,7 +64,7 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
                     dW += optimizer.l2 * W
             optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
             state.steps[0] += 1
-        if not np.isfinite(net.theta).all():
+        if not (np.isfinite(total / n) and np.isfinite(net.theta).all()):  # diverged
             net.theta[...] = saved
             return losses
         losses.append(total / n)
@@ -71,13 +72,10 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
 
 
 def run_numba(net, X, Y, orders, epochs, batch_size, optimizer, state):
-    """Train with the compiled kernel; see the module docstring."""
-    (code, nesterov, schedule), hyper = optimizer.kernel_args()
-    cfg = np.array([get_loss(net.loss).code, batch_size, code, nesterov, schedule], dtype=np.int64)
-    losses = np.zeros(epochs, dtype=np.float64)
-    done = _kernels.train_epochs(net.theta, net.layout(), cfg, hyper, X, Y, orders, epochs,
-                                 state.memory, state.steps, losses)
-    return losses[:done].tolist()
+    """Train with the compiled kernel of this configuration; see the module docstring."""
+    from . import _kernels  # imports numba: only when the numba engine runs
+
+    return _kernels.train(net, X, Y, orders, epochs, batch_size, optimizer, state)
 
 
 def check_reference(net, X, batch_size, optimizer, orders):

@@ -21,6 +21,7 @@ import numpy as np
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
 from ..data.validation import check_fit_params, check_positive_int
 from ..engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from ..engines._kernel_config import kernel_settings
 from ..losses import get_loss
 from ..optimizers import make_optimizer
 from .callbacks import EarlyStopping, Progress, _Stopper
@@ -95,20 +96,21 @@ _WARMED = set()
 """Argument types the kernel has already been compiled (or loaded) for in this process."""
 
 
-def _warm_up(net, X, Y, optimizer):
-    """Compile (or load from cache) the kernel for these types; return the seconds it took.
+def _warm_up(net, X, Y, optimizer, batch_size):
+    """Compile (or load from cache) the kernel for this configuration and these types; the seconds it took.
 
-    Only the first call for a combination of types does any work (about 50 us
-    otherwise, which short jobs would feel).
+    Only the first call for a configuration and combination of types does any
+    work (about 50 us otherwise, which short jobs would feel).
     """
-    key = (net.dtype, *((type(a), a.dtype, a.flags.writeable, a.flags.c_contiguous,
-                         a.flags.aligned) for a in (X, Y)))
+    key = (kernel_settings(net, optimizer, batch_size)[0],
+           *((type(a), a.dtype, a.flags.writeable, a.flags.c_contiguous, a.flags.aligned)
+             for a in (X, Y)))
     if key in _WARMED:
         return 0.0
     t0 = time.perf_counter()
     from ..engines import run_numba
 
-    run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer,
+    run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, batch_size, optimizer,
               EngineState(net))
     _WARMED.add(key)
     return time.perf_counter() - t0
@@ -142,6 +144,9 @@ def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rn
             net.theta[...] = saved
             return []
         total += losses[0] * (hi - lo)
+    if not np.isfinite(total / len(rows)):  # diverged, as the engines decide for a whole epoch
+        net.theta[...] = saved
+        return []
     return [total / len(rows)]
 
 
@@ -287,7 +292,8 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         check_reference(net, data[0], batch_size, optimizer, _orders(n, 1, rng))
     history = History(engine=engine, metric=metric_name(net.loss), streamed=streamed)
     if engine == "numba":
-        history.compile_time = _warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
+        history.compile_time = _warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer,
+                                        batch_size)
     stopper = None if early_stopping is None else _Stopper(early_stopping, net)
     progress = Progress(epochs) if verbose else None
     per_epoch = bool(callbacks) or verbose or val is not None or stopper is not None
@@ -310,8 +316,11 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
                     else:
                         losses = run(net, *data, _orders(n, count, rng), count, batch_size,
                                      optimizer, state)
-            except KeyboardInterrupt:
-                _restore(net, state, checkpoint)  # the weights of the last completed epoch
+            except KeyboardInterrupt as exc:
+                # the weights of the last completed epoch: the engine's own, when it kept
+                # them in a call over whole epochs (a streamed call covers one block)
+                if streamed or not getattr(exc, "vecnet_epoch_kept", False):
+                    _restore(net, state, checkpoint)
                 raise
             elapsed = time.perf_counter() - t0
             history.loss.extend(losses)
