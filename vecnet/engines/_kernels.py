@@ -162,6 +162,15 @@ def workspace(lay, batch, theta, state):
                   state.steps.copy())
 
 
+def _read_only(a):
+    """A read-only view of ``a`` (``a`` itself when it is read-only already)."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def train(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Run ``epochs`` epochs through the kernel of this configuration; the losses of the completed ones.
 
@@ -173,6 +182,7 @@ def train(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """
     config, hyper = kernel_settings(net, optimizer, batch_size)
     kernel = build_kernel(config)
+    X, Y = _read_only(X), _read_only(Y)  # one array type for writeable and read-only data: one compile
     n = X.shape[0]
     batch = min(batch_size, n)
     lay = net.layout().astype(U)
