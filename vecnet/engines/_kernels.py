@@ -85,7 +85,7 @@ def build_kernel(config):
     memory = not fused
     source = _source_digest()
 
-    @njit(**JIT_OPTIONS)
+    @njit(**dict(JIT_OPTIONS, _nrt=False))  # allocates nothing; reference counts cost most of an update
     def kernel(theta, lay, offs, hyper, X, Y, orders, epochs, batch, budget, pos, running, state,
                steps, losses, A, D, Z, WT, grad, saved, saved_state, saved_steps):
         if source == 0:  # never: the sources' digest is only part of the cache key
