@@ -13,7 +13,6 @@ import pytest
 
 import vecnet
 from helpers import GENERAL_ENGINES, spy_engine
-from vecnet import engines
 from vecnet.engines import _kernels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,14 +167,19 @@ def _float_array_types(annotation):
 
 @needs_jit
 def test_the_numba_kernel_runs_in_float32(monkeypatch):
-    calls = []
-    real = _kernels.train_epochs
+    calls, kernels = [], []
+    real_build = _kernels.build_kernel
 
-    def spy(theta, layout, cfg, hyper, X, Y, orders, epochs, state, steps, losses):
-        calls.append((theta, X, Y, state))
-        return real(theta, layout, cfg, hyper, X, Y, orders, epochs, state, steps, losses)
+    def build(config):
+        kernel = real_build(config)
+        kernels.append(kernel)
 
-    monkeypatch.setattr(engines._kernels, "train_epochs", spy)
+        def spy(theta, lay, offs, hyper, X, Y, *rest):
+            calls.append((theta, X, Y, rest[6]))     # rest[6]: the optimizer state
+            return kernel(theta, lay, offs, hyper, X, Y, *rest)
+        return spy
+
+    monkeypatch.setattr(_kernels, "build_kernel", build)
     X, y = _data()
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
     net = _net(np.float32)
@@ -186,11 +190,12 @@ def test_the_numba_kernel_runs_in_float32(monkeypatch):
     assert np.shares_memory(Xk, X32) and np.shares_memory(Yk, y32)    # no copy of the data
     assert {a.dtype for a in (theta, Xk, Yk, state)} == {np.dtype(np.float32)}
     # every float array inside the compiled kernel (workspace included) is float32,
-    # except the float64 hyper-parameters and the per-epoch losses it reports
+    # except the per-epoch losses it reports and the running loss sum of an epoch
+    real = kernels[-1]
     overload = next(res for sig, res in real.overloads.items() if str(sig[0].dtype) == "float32")
     types = _float_array_types(str(overload.type_annotation))
     assert {"A", "D", "Z", "grad", "saved"} <= set(types)
-    assert {name for name, t in types.items() if t != "float32"} == {"hyper", "losses"}
+    assert {name for name, t in types.items() if t != "float32"} == {"losses", "running"}
 
 
 @pytest.mark.parametrize("engine", GENERAL_ENGINES)

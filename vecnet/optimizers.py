@@ -3,8 +3,8 @@ and a learning-rate schedule.
 
 An optimizer is a small frozen dataclass of settings. The NumPy engine calls
 :meth:`Optimizer.step` on the flat parameter vector; the compiled kernels get
-the same settings through :meth:`Optimizer.kernel_args` and apply the same
-formulas in :func:`vecnet.engines._kernels._update`.
+the same settings through :meth:`Optimizer.kernel_settings` and apply the same
+formulas in :func:`vecnet.engines._kernel_pieces.update`.
 
 With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
 
@@ -94,12 +94,13 @@ class Optimizer:
             return self.lr / (t + 1.0) ** self.power_t
         return self.lr
 
-    def kernel_args(self):
-        """``(opt_code, nesterov, schedule_code)`` and the float64 ``hyper`` array for the kernels."""
-        hyper = np.array([self.lr, getattr(self, "momentum", 0.0), getattr(self, "beta1", 0.9),
-                          getattr(self, "beta2", 0.999), getattr(self, "eps", 1e-8), self.l2,
-                          self.power_t], dtype=np.float64)
-        return (self.code, int(getattr(self, "nesterov", False)), SCHEDULES[self.schedule]), hyper
+    def kernel_settings(self):
+        """The settings the compiled kernels use, by name (see :mod:`vecnet.engines._kernel_config`)."""
+        return {"optimizer": self.code, "nesterov": bool(getattr(self, "nesterov", False)),
+                "schedule": SCHEDULES[self.schedule], "lr": self.lr,
+                "momentum": getattr(self, "momentum", 0.0), "beta1": getattr(self, "beta1", 0.9),
+                "beta2": getattr(self, "beta2", 0.999), "eps": getattr(self, "eps", 1e-8),
+                "l2": self.l2, "power_t": self.power_t}
 
 
 @dataclass(frozen=True)

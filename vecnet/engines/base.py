@@ -45,8 +45,11 @@ class Engine:
         """Run up to ``epochs`` epochs; return the losses of those completed (see the module docstring)."""
         raise NotImplementedError
 
-    def warm_up(self, net, X, Y, optimizer):
-        """Get ready to run on arrays like ``X`` and ``Y`` (e.g. compile); return the seconds it took."""
+    def warm_up(self, net, X, Y, optimizer, batch_size):
+        """Get ready to run on arrays like ``X`` and ``Y`` in batches of ``batch_size`` (e.g. compile).
+
+        Returns the seconds it took.
+        """
         return 0.0
 
     def cost(self, net, n_samples, batch_size):

@@ -54,7 +54,7 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
                     dW += optimizer.l2 * W
             optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
             state.steps[0] += 1
-        if not np.isfinite(net.theta).all():
+        if not (np.isfinite(total / n) and np.isfinite(net.theta).all()):  # diverged
             return losses
         losses.append(total / n)
     return losses

@@ -180,6 +180,8 @@ def _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer, state,
         if not losses:
             return []
         total += losses[0] * (hi - lo)
+    if not np.isfinite(total / len(rows)):  # diverged, as the engines decide for a whole epoch
+        return []
     return [total / len(rows)]
 
 
@@ -331,7 +333,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
         state = net.optimizer_state = OptimizerState.zeros(net.n_params, net.dtype)
     history = History(engine=engine.name, metric=metric_name(net.loss), streamed=streamed)
     history.compile_time = engine.warm_up(net, *(rows.take(0, 1) if streamed else data),
-                                          settings.optimizer)
+                                          settings.optimizer, batch_size)
     stopper = None if stopping is None else _Stopper(stopping, net)
     progress = Progress(settings.epochs) if settings.verbose else None
     try:
@@ -370,8 +372,11 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
                 else:
                     losses = engine.run_epochs(net, *data, _orders(n, count, rng), count, batch_size,
                                                optimizer, state)
-        except KeyboardInterrupt:
-            _restore(net, state, checkpoint)  # the weights of the last completed epoch
+        except KeyboardInterrupt as exc:
+            # the weights of the last completed epoch: the engine's own, when it kept
+            # them in a call over whole epochs (a streamed call covers one block)
+            if streamed or not getattr(exc, "vecnet_epoch_kept", False):
+                _restore(net, state, checkpoint)
             raise
         elapsed = time.perf_counter() - t0
         history.loss.extend(losses)
