@@ -1,7 +1,7 @@
 """exp over 1,000,000 float64 in a compiled loop: libm's ``math.exp`` against vecnet's own.
 
 The loop over libm's exp stays scalar (a call per element); the loop over
-:func:`vecnet._exp.exp` is plain arithmetic, which LLVM vectorizes
+:func:`vecnet.engines._exp.exp` is plain arithmetic, which LLVM vectorizes
 (``tests/test_exp.py`` checks the vector instructions). With 10**6 elements,
 a round of 1 ms is 1 ns per element.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from vecnet._exp import exp
+from vecnet.engines._exp import exp
 
 N = 1_000_000
 

@@ -1,4 +1,4 @@
-"""vecnet's own exp (``vecnet._exp.exp``) against ``np.exp`` and against exact values.
+"""vecnet's own exp (``vecnet.engines._exp.exp``) against ``np.exp`` and against exact values.
 
 Ulps are counted as the distance between bit patterns (``int64`` views of
 non-negative doubles), which is the number of representable doubles between two
@@ -19,8 +19,8 @@ import pytest
 from numba import njit
 
 import vecnet
-from vecnet import _exp, _kernels
-from vecnet._exp import exp
+from vecnet.engines import _exp, _kernels
+from vecnet.engines._exp import exp
 
 TINY = np.finfo(np.float64).tiny
 LOG_MAX = 709.782712893384           # the double nearest log(DBL_MAX); exp of it is finite
@@ -172,7 +172,7 @@ def test_has_the_kernels_compile_flags():
 TWIN = textwrap.dedent("""
     import sys
     import numpy as np
-    from vecnet._exp import exp
+    from vecnet.engines._exp import exp
     x = np.load(sys.argv[1])
     x32 = np.load(sys.argv[2])
     np.save(sys.argv[3], np.array([exp(v) for v in x.tolist()]))

@@ -46,7 +46,7 @@ from numba import njit
 
 EXP_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "_nrt": False,
                "inline": "always"}
-"""The compile flags of the kernels' hot helpers (``vecnet._kernels.HOT_OPTIONS``, which
+"""The compile flags of the kernels' hot helpers (``vecnet.engines._kernels.HOT_OPTIONS``, which
 imports this module and so cannot be imported here; a test holds the two equal)."""
 
 _LOWEST, _HIGHEST = -746.0, 710.0
