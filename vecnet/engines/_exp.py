@@ -22,8 +22,14 @@ Method, for ``x`` clamped to ``[-746, 710]`` (beyond, the result is 0 or inf):
 
 Accuracy (``tests/test_exp.py``): at most 2 ulp from ``np.exp`` on the whole
 range, normal and subnormal results alike (ulps counted as distance between
-the bit patterns); ``exp(-inf) = 0``, ``exp(inf) = inf``, ``exp(nan) = nan``,
-inf above ``log(DBL_MAX)``, 0 below ``log(2**-1075)``.
+the bit patterns; measured at most 1, and 90% equal); under 1 ulp from the
+exact value (measured 0.92), about 90% correctly rounded. Subnormal results
+are rounded once from the 53-bit ``exp(r) * 2**n1``: under 1 ulp (of the
+subnormal grid) from the exact value, and for ``x < -725`` (at most 28
+significant bits) within half an ulp plus ``2**-24``, i.e. correctly rounded
+but for exact values that close to a midpoint. ``exp(-inf) = 0``,
+``exp(inf) = inf``, ``exp(nan) = nan``, inf above ``log(DBL_MAX)`` and 0 below
+``log(2**-1075)``, exactly where ``np.exp`` gives them.
 
 float32: the argument is converted to float64 and the float64 result is
 returned; a float32 kernel rounds it once when storing, which gives the
