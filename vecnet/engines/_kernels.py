@@ -27,6 +27,7 @@ from numba import njit
 from numba.core.errors import NumbaIRAssumptionWarning
 
 from ..codes import INVSCALING, SGD
+from ._exp import __file__ as _EXP_FILE
 from ._kernel_config import DIVERGED, FINISHED, RUNNING, kernel_settings
 from ._kernel_layers import __file__ as _LAYERS_FILE
 from ._kernel_layers import backward, forward
@@ -53,7 +54,7 @@ def _source_digest():
     the kernels inline code from other files as well.
     """
     digest = hashlib.sha256()
-    for path in (_PIECES_FILE, _LAYERS_FILE):
+    for path in (_PIECES_FILE, _LAYERS_FILE, _EXP_FILE):
         with open(path, "rb") as f:
             digest.update(f.read())
     return int.from_bytes(digest.digest()[:7], "little")
