@@ -210,17 +210,23 @@ class Network:
                 f"{float(np.abs(self.theta).max()):.3g}; scale X")
         return out
 
-    def _forward(self, X, keep=False):
-        """:meth:`forward` for an ``X`` already checked and of the network's dtype."""
+    def _forward(self, X, keep=False, workspace=None, out=None):
+        """:meth:`forward` for an ``X`` already checked and of the network's dtype.
+
+        With a :class:`~vecnet.engines._workspace.Workspace` for ``X``'s rows, every
+        array goes into its buffers (the output into ``out``, else ``workspace.out``).
+        """
+        ws = workspace
         acts = [X]
         A = X
         Z = None
         last = self.n_layers - 1
         for k, ((W, b), name) in enumerate(zip(self.params, self.layer_activations())):
-            Z = A @ W
+            Z = np.matmul(A, W, out=None if ws is None else ws.Z[k])
             Z += b
             # hidden layers in place; the output layer keeps Z for the loss
-            A = ACTIVATIONS[name].forward(Z, out=None if k == last else Z)
+            to = Z if k < last else out if out is not None or ws is None else ws.out
+            A = ACTIVATIONS[name].forward(Z, to, None if ws is None else ws.work[k])
             if keep:
                 acts.append(A)
         return (acts, Z) if keep else A
@@ -258,7 +264,7 @@ class Network:
         acts, Z = self._forward(X, keep=True)
         return get_loss(self.loss).value(Y, acts[-1], Z)
 
-    def gradients(self, X, Y, out=None):
+    def gradients(self, X, Y, out=None, workspace=None):
         """Loss and gradient of the batch loss, by matrix products.
 
         The engines call this once per batch, so it trusts its inputs: finite
@@ -270,6 +276,10 @@ class Network:
         Y : ndarray, shape (n_samples, sizes[-1])
         out : ndarray, shape (n_params,), optional
             Flat buffer to write the gradient into (laid out as :attr:`theta`).
+        workspace : vecnet.engines._workspace.Workspace, optional
+            Buffers for ``X``'s number of rows: then nothing batch-sized is
+            allocated, and the gradient goes to ``workspace.grad`` unless ``out``
+            is given. The results are bit-identical.
 
         Returns
         -------
@@ -277,18 +287,27 @@ class Network:
         grad : ndarray, shape (n_params,)
             Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
         """
-        grad = np.empty_like(self.theta) if out is None else out
-        acts, Z = self._forward(X, keep=True)
+        ws = workspace
+        if ws is None:
+            grad = np.empty_like(self.theta) if out is None else out
+            views = self._views(grad)
+        else:
+            grad = ws.grad if out is None else out
+            views = ws.grad_views if grad is ws.grad else self._views(grad)
+        acts, Z = self._forward(X, True, ws)
         loss = get_loss(self.loss)
-        value = loss.value(Y, acts[-1], Z)
-        delta = loss.delta(Y, acts[-1], Z, self.output_activation)
+        work = None if ws is None else ws.work[-1]
+        value = loss.value(Y, acts[-1], Z, work)
+        delta = loss.delta(Y, acts[-1], Z, self.output_activation,
+                           None if ws is None else ws.delta[-1], work)
         names = self.layer_activations()
-        for k, (dW, db) in reversed(list(enumerate(self._views(grad)))):
+        for k in range(self.n_layers - 1, -1, -1):
+            dW, db = views[k]
             np.matmul(acts[k].T, delta, out=dW)
             np.sum(delta, axis=0, out=db)
             if k:
-                delta = delta @ self.params[k][0].T
-                ACTIVATIONS[names[k - 1]].backward(acts[k], delta)
+                delta = np.matmul(delta, self.params[k][0].T, out=None if ws is None else ws.delta[k - 1])
+                ACTIVATIONS[names[k - 1]].backward(acts[k], delta, None if ws is None else ws.work[k - 1])
         return value, grad
 
     # -- training ---------------------------------------------------------------

@@ -95,17 +95,22 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs a momentum > 0 (with momentum=0 it would do nothing)")
 
     def step(self, theta, grad, state, t):
-        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params).
+
+        Without Nesterov momentum, ``grad`` serves as scratch (it holds
+        ``lr_t * grad`` afterwards), so that a step allocates nothing.
+        """
         lr = self.learning_rate(t)
         if self.momentum == 0:
-            theta -= lr * grad
+            theta -= np.multiply(lr, grad, out=grad)
             return
         v = state[0]
         v *= self.momentum
-        v -= lr * grad
         if self.nesterov:
+            v -= lr * grad
             theta += self.momentum * v - lr * grad
         else:
+            v -= np.multiply(lr, grad, out=grad)
             theta += v
 
 

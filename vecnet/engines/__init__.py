@@ -18,12 +18,15 @@ when the loss or a weight stops being finite.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..losses import get_loss
 from ..optimizers import SGD
 from ..scalar_map import is_article_network, set_from_reference, to_reference
 from . import _kernels
+from ._workspace import Workspace
 
 ENGINES = ("auto", "numpy", "numba", "reference")
 
@@ -39,8 +42,8 @@ class EngineState:
 def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Train with batch matrix products; see the module docstring."""
     n = X.shape[0]
-    grad = np.empty_like(net.theta)
-    grad_views = net._views(grad)
+    ws = Workspace(net, min(batch_size, n))  # every batch-sized array, reused by every step
+    grad, grad_views = ws.grad, ws.grad_views
     losses = []
     for e in range(epochs):
         saved = net.theta.copy()
@@ -50,17 +53,20 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
         for start in range(0, n, batch_size):
             if in_order:
                 Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
+                bws = ws.view(Xb.shape[0])
             else:
                 rows = order[start:start + batch_size]
-                Xb, Yb = X[rows], Y[rows]
-            value, _ = net.gradients(Xb, Yb, out=grad)
-            if not np.isfinite(value):
+                bws = ws.view(rows.shape[0])
+                Xb = np.take(X, rows, axis=0, out=bws.X, mode="clip")  # rows are valid: no copy
+                Yb = np.take(Y, rows, axis=0, out=bws.Y, mode="clip")
+            value, _ = net.gradients(Xb, Yb, workspace=bws)
+            if not math.isfinite(value):
                 net.theta[...] = saved
                 return losses
             total += value * Xb.shape[0]
             if optimizer.l2:
-                for (dW, _), (W, _) in zip(grad_views, net.params):
-                    dW += optimizer.l2 * W
+                for (dW, _), (W, _), (tmp, _) in zip(grad_views, net.params, ws.spare_views):
+                    dW += np.multiply(optimizer.l2, W, out=tmp)
             optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
             state.steps[0] += 1
         if not np.isfinite(net.theta).all():

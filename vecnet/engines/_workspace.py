@@ -1,0 +1,91 @@
+"""Buffers for the NumPy passes of one network, allocated once and reused.
+
+A :class:`Workspace` holds every array that a forward pass, the loss and a
+backward pass of :class:`vecnet.Network` write for a batch of ``rows`` rows:
+the layers' outputs, the output activation, the errors ``delta`` of each layer,
+the activations' and the loss's scratch (:class:`vecnet.activations.Scratch`),
+the gathered rows of a shuffled batch and the flat gradient. The NumPy engine
+makes one per training call and uses it for every step of every epoch; a
+smaller last batch uses :meth:`Workspace.view`, views of the first rows of the
+same buffers. :meth:`vecnet.Network.predict` makes one for its row blocks.
+
+Every buffer is C-contiguous, as the arrays the passes allocate otherwise,
+so the arithmetic is the same operations on the same layouts: bit-identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..activations import Scratch
+
+
+class Workspace:
+    """Reused arrays for ``net``'s passes over batches of at most ``rows`` rows.
+
+    Parameters
+    ----------
+    net : vecnet.Network
+    rows : int
+        The largest batch.
+    train : bool, default True
+        Also the buffers of the backward pass (``delta``, ``X``, ``Y``, ``grad``);
+        ``False`` for prediction.
+
+    Attributes
+    ----------
+    rows : int
+    Z : list of ndarray (rows, sizes[k + 1])
+        Each layer's pre-activation; the hidden layers' activations in place.
+    out : ndarray (rows, sizes[-1])
+        The output activation.
+    work : list of Scratch
+        Scratch per layer, of the layer's width.
+    delta : list of ndarray (rows, sizes[k + 1])
+        ``dL/dZ`` per layer (training only).
+    X, Y : ndarray (rows, sizes[0]), (rows, sizes[-1])
+        A shuffled batch's rows, gathered (training only).
+    grad : ndarray (n_params,)
+        The flat gradient, shared by every view (training only).
+    grad_views : list of (ndarray, ndarray)
+        ``grad`` as ``[(dW, db), ...]``.
+    spare_views : list of (ndarray, ndarray)
+        Scratch of the parameters' shapes (for the L2 term).
+    """
+
+    def __init__(self, net, rows, train=True, _parent=None):
+        self.rows = rows
+        self.train = train
+        if _parent is not None:  # views of the first ``rows`` rows of the parent's buffers
+            p = _parent
+            self.Z = [z[:rows] for z in p.Z]
+            self.out = p.out[:rows]
+            self.work = [w.view(rows) for w in p.work]
+            if train:
+                self.delta = [d[:rows] for d in p.delta]
+                self.X, self.Y = p.X[:rows], p.Y[:rows]
+                self.grad, self.grad_views, self.spare_views = p.grad, p.grad_views, p.spare_views
+            self._views = p._views
+            return
+        dt = net.dtype
+        widths = net.sizes[1:]
+        self.Z = [np.empty((rows, k), dt) for k in widths]
+        self.out = np.empty((rows, widths[-1]), dt)
+        self.work = [Scratch(rows, k, dt) for k in widths]
+        if train:
+            self.delta = [np.empty((rows, k), dt) for k in widths]
+            self.X = np.empty((rows, net.sizes[0]), dt)
+            self.Y = np.empty((rows, widths[-1]), dt)
+            self.grad = np.empty_like(net.theta)
+            self.grad_views = net._views(self.grad)
+            self.spare_views = net._views(np.empty_like(net.theta))
+        self._views = {rows: self}
+
+    def view(self, rows):
+        """The workspace for a batch of ``rows <= self.rows`` rows (cached)."""
+        ws = self._views.get(rows)
+        if ws is None:
+            if rows > self.rows:
+                raise ValueError(f"a workspace for {self.rows} rows cannot hold {rows}")
+            ws = self._views[rows] = Workspace(None, rows, self.train, _parent=self)
+        return ws
