@@ -8,8 +8,11 @@ needs ``z``. Arrays are batches of shape (n_samples, n_units).
 
 Both take an optional :class:`Scratch` of the batch's shape: given one, they
 allocate nothing and write their intermediate arrays into it (the NumPy
-engine's buffers, reused from step to step); the arithmetic is the same
+engine's buffers, reused from step to step), and leave the floating-point
+error state to the caller (see :func:`errstate`); the arithmetic is the same
 operations in the same order either way, so the results are bit-identical.
+(``np.add.reduce`` and ``np.maximum.reduce`` are what ``np.sum`` and ``np.max``
+call, without their Python wrapper.)
 
 Every activation also has an integer ``code`` that the compiled kernels in
 :mod:`vecnet.engines._kernels` dispatch on (the table is :mod:`vecnet.codes`); the two implementations are held equal by
@@ -18,6 +21,7 @@ tests parametrized over :data:`ACTIVATIONS`.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -46,6 +50,19 @@ class Scratch:
                                                              self.row, self.row2)))
 
 
+_ENGINE_STATE = contextlib.nullcontext()
+
+
+def errstate(work, **kwargs):
+    """``numpy.errstate(**kwargs)``, or nothing when ``work`` is given.
+
+    Given a :class:`Scratch`, the caller is an engine or :meth:`vecnet.Network.forward`,
+    which set the floating-point error state once around every step (entering
+    ``numpy.errstate`` costs about a microsecond, a lot for a small batch).
+    """
+    return _ENGINE_STATE if work is not None else np.errstate(**kwargs)
+
+
 def identity(z, out=None, work=None):
     """``z``."""
     if out is None or out is z:
@@ -56,7 +73,7 @@ def identity(z, out=None, work=None):
 
 def sigmoid(z, out=None, work=None):
     """``1 / (1 + exp(-z))``, the original's formula; ``exp`` overflowing to inf gives exactly 0."""
-    with np.errstate(over="ignore", under="ignore"):
+    with errstate(work, over="ignore", under="ignore"):
         e = np.negative(z, out=out)
         np.exp(e, out=e)
         e += 1
@@ -78,10 +95,10 @@ def softmax(z, out=None, work=None):
 
     ``z - max(z)`` is <= 0, so ``exp`` can only underflow (to 0, harmlessly)."""
     col = None if work is None else work.col
-    with np.errstate(over="ignore", under="ignore"):
-        e = np.subtract(z, np.max(z, axis=1, keepdims=True, out=col), out=out)
+    with errstate(work, over="ignore", under="ignore"):
+        e = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True, out=col), out=out)
         np.exp(e, out=e)
-        e /= np.sum(e, axis=1, keepdims=True, out=col)
+        e /= np.add.reduce(e, axis=1, keepdims=True, out=col)
     return e
 
 
@@ -112,7 +129,7 @@ def relu_backward(a, delta, work=None):
 def softmax_backward(a, delta, work=None):
     """``delta = a * (delta - sum(delta * a))`` along each row (the softmax Jacobian)."""
     tmp, col = (None, None) if work is None else (work.tmp, work.col)
-    delta -= np.sum(np.multiply(delta, a, out=tmp), axis=1, keepdims=True, out=col)
+    delta -= np.add.reduce(np.multiply(delta, a, out=tmp), axis=1, keepdims=True, out=col)
     delta *= a
 
 

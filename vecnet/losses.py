@@ -17,7 +17,9 @@ error that back-propagation starts from.
 ``value(Y, A, Z, work=None)`` and ``delta(Y, A, Z, activation, out=None,
 work=None)`` take an optional :class:`vecnet.activations.Scratch` of the
 output's shape and ``out`` for ``delta``: given them, they allocate nothing
-(the NumPy engine's reused buffers); the operations are the same either way.
+(the NumPy engine's reused buffers) and leave the floating-point error state
+to the caller (:func:`vecnet.activations.errstate`); the operations are the
+same either way.
 
 Each loss has an integer ``code`` for :mod:`vecnet.engines._kernels` (the table is :mod:`vecnet.codes`).
 """
@@ -30,13 +32,13 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import codes
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, errstate
 
 
 def mse_value(Y, A, Z, work=None):
     """``mean((Y - A)**2)``; inf when the squares overflow (training then stops as diverged)."""
     tmp = None if work is None else work.tmp
-    with np.errstate(over="ignore"):
+    with errstate(work, over="ignore"):
         return float(np.mean(np.square(np.subtract(Y, A, out=tmp), out=tmp)))
 
 
@@ -51,7 +53,7 @@ def mse_delta(Y, A, Z, activation, out=None, work=None):
 def bce_value(Y, A, Z, work=None):
     """``mean(max(z, 0) - z*y + log1p(exp(-|z|)))``: cross-entropy of ``sigmoid(z)``."""
     tmp, tmp2 = (None, None) if work is None else (work.tmp, work.tmp2)
-    with np.errstate(under="ignore"):  # exp(-|z|) underflows to 0 for |z| > 745: harmless
+    with errstate(work, under="ignore"):  # exp(-|z|) underflows to 0 for |z| > 745: harmless
         terms = np.subtract(np.maximum(Z, 0, out=tmp), np.multiply(Z, Y, out=tmp2), out=tmp)
         soft = np.negative(np.abs(Z, out=tmp2), out=tmp2)
         np.exp(soft, out=soft)
@@ -69,13 +71,13 @@ def bce_delta(Y, A, Z, activation, out=None, work=None):
 def cce_value(Y, A, Z, work=None):
     """``mean(logsumexp(z) - sum(y * z))``: cross-entropy of ``softmax(z)``."""
     tmp, col, row, row2 = (None,) * 4 if work is None else (work.tmp, work.col, work.row, work.row2)
-    zmax = np.max(Z, axis=1, keepdims=True, out=col)
-    with np.errstate(over="ignore", under="ignore"):  # Z - zmax <= 0: exp only underflows
+    zmax = np.maximum.reduce(Z, axis=1, keepdims=True, out=col)
+    with errstate(work, over="ignore", under="ignore"):  # Z - zmax <= 0: exp only underflows
         e = np.subtract(Z, zmax, out=tmp)
         np.exp(e, out=e)
-        lse = np.log(np.sum(e, axis=1, out=row), out=row)
+        lse = np.log(np.add.reduce(e, axis=1, out=row), out=row)
         lse = np.add(zmax[:, 0], lse, out=row)
-    lse -= np.sum(np.multiply(Y, Z, out=tmp), axis=1, out=row2)
+    lse -= np.add.reduce(np.multiply(Y, Z, out=tmp), axis=1, out=row2)
     return float(np.mean(lse))
 
 

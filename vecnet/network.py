@@ -104,6 +104,10 @@ class Network:
         """Activation name of each layer, output last."""
         return [self.activation] * (self.n_layers - 1) + [self.output_activation]
 
+    def _activations(self):
+        """The :class:`~vecnet.activations.Activation` of each layer, output last."""
+        return [ACTIVATIONS[name] for name in self.layer_activations()]
+
     def layout(self):
         """Kernel layout: int64 array (n_layers, 5) of ``n_in, n_out, w_offset, b_offset, act_code``."""
         rows, off = [], 0
@@ -221,12 +225,13 @@ class Network:
         A = X
         Z = None
         last = self.n_layers - 1
-        for k, ((W, b), name) in enumerate(zip(self.params, self.layer_activations())):
+        fns = self._activations() if ws is None else ws.activations
+        for k, ((W, b), fn) in enumerate(zip(self.params, fns)):
             Z = np.matmul(A, W, out=None if ws is None else ws.Z[k])
             Z += b
             # hidden layers in place; the output layer keeps Z for the loss
             to = Z if k < last else out if out is not None or ws is None else ws.out
-            A = ACTIVATIONS[name].forward(Z, to, None if ws is None else ws.work[k])
+            A = fn.forward(Z, to, None if ws is None else ws.work[k])
             if keep:
                 acts.append(A)
         return (acts, Z) if keep else A
@@ -300,14 +305,14 @@ class Network:
         value = loss.value(Y, acts[-1], Z, work)
         delta = loss.delta(Y, acts[-1], Z, self.output_activation,
                            None if ws is None else ws.delta[-1], work)
-        names = self.layer_activations()
-        for k in range(self.n_layers - 1, -1, -1):
+        fns = self._activations() if ws is None else ws.activations
+        for k in range(len(fns) - 1, -1, -1):
             dW, db = views[k]
             np.matmul(acts[k].T, delta, out=dW)
-            np.sum(delta, axis=0, out=db)
+            np.add.reduce(delta, axis=0, out=db)  # np.sum without its Python wrapper
             if k:
                 delta = np.matmul(delta, self.params[k][0].T, out=None if ws is None else ws.delta[k - 1])
-                ACTIVATIONS[names[k - 1]].backward(acts[k], delta, None if ws is None else ws.work[k - 1])
+                fns[k - 1].backward(acts[k], delta, None if ws is None else ws.work[k - 1])
         return value, grad
 
     # -- training ---------------------------------------------------------------

@@ -41,6 +41,8 @@ class Workspace:
         The output activation.
     work : list of Scratch
         Scratch per layer, of the layer's width.
+    activations : list of vecnet.activations.Activation
+        Each layer's activation, output last.
     delta : list of ndarray (rows, sizes[k + 1])
         ``dL/dZ`` per layer (training only).
     X, Y : ndarray (rows, sizes[0]), (rows, sizes[-1])
@@ -65,7 +67,7 @@ class Workspace:
                 self.delta = [d[:rows] for d in p.delta]
                 self.X, self.Y = p.X[:rows], p.Y[:rows]
                 self.grad, self.grad_views, self.spare_views = p.grad, p.grad_views, p.spare_views
-            self._views = p._views
+            self._views, self.activations = p._views, p.activations
             return
         dt = net.dtype
         widths = net.sizes[1:]
@@ -79,6 +81,7 @@ class Workspace:
             self.grad = np.empty_like(net.theta)
             self.grad_views = net._views(self.grad)
             self.spare_views = net._views(np.empty_like(net.theta))
+        self.activations = net._activations()
         self._views = {rows: self}
 
     def view(self, rows):
