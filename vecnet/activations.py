@@ -50,15 +50,20 @@ class Scratch:
                                                              self.row, self.row2)))
 
 
+UNBUFFERED = Scratch(0, None, None, (None,) * 5)
+"""A :class:`Scratch` without arrays: the functions allocate their results as
+without one, but leave the error state to the caller, like with one."""
+
 _ENGINE_STATE = contextlib.nullcontext()
 
 
 def errstate(work, **kwargs):
     """``numpy.errstate(**kwargs)``, or nothing when ``work`` is given.
 
-    Given a :class:`Scratch`, the caller is an engine or :meth:`vecnet.Network.forward`,
-    which set the floating-point error state once around every step (entering
-    ``numpy.errstate`` costs about a microsecond, a lot for a small batch).
+    Given a :class:`Scratch` (or :data:`UNBUFFERED`), the caller is an engine or a
+    :class:`vecnet.Network` method, which set the floating-point error state once
+    around a whole pass (entering ``numpy.errstate`` costs about a microsecond, a
+    lot for a small batch or a single row).
     """
     return _ENGINE_STATE if work is not None else np.errstate(**kwargs)
 

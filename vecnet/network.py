@@ -14,12 +14,14 @@ Conventions, stated once:
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, UNBUFFERED, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
 from .engines import EngineState
+from .engines._workspace import Workspace
 from .io import ModelFormatError, savable
 from .io import save as save_model
 from .losses import LOSSES, check_pairing, get_loss
@@ -29,6 +31,9 @@ from .training import fit as fit_network
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
 uniform and He normal (both with zero biases)."""
+
+PREDICT_BLOCK_ROWS = 1024
+"""Rows per block of :meth:`Network.predict` (one block's activations stay in the CPU caches)."""
 
 
 @savable
@@ -201,11 +206,11 @@ class Network:
         TypeError
             For sparse or non-numeric ``X``.
         """
-        X = check_X(X, self.sizes[0], self.dtype)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            out = self._forward(X, keep)
+            X = self._check_input(X)
+            out = self._forward(X, True) if keep else self._forward_blocks(X)
         A = out[0][-1] if keep else out
-        if not np.isfinite(A).all():
+        if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
             raise ValueError(
                 f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
@@ -214,11 +219,38 @@ class Network:
                 f"{float(np.abs(self.theta).max()):.3g}; scale X")
         return out
 
+    def _check_input(self, X):
+        """:func:`check_X`, with a fast path for a C-ordered ndarray of the right dtype and shape.
+
+        The fast path accepts ``X`` when ``sum(X**2)`` is finite, which it can
+        only be when every value is (a NaN or an inf makes it NaN or inf); if
+        the squares overflow, the full check decides.
+        """
+        if (type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[0]
+                and X.shape[1] == self.sizes[0] and X.flags.c_contiguous):
+            flat = X.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):  # overflow ignored: forward sets the error state
+                return X
+        return check_X(X, self.sizes[0], self.dtype)
+
+    def _forward_blocks(self, X):
+        """The outputs for a checked ``X``, in row blocks of :data:`PREDICT_BLOCK_ROWS` through reused buffers."""
+        n = X.shape[0]
+        if n <= PREDICT_BLOCK_ROWS:
+            return self._forward(X)
+        out = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        ws = Workspace(self, PREDICT_BLOCK_ROWS, train=False)
+        for lo in range(0, n, PREDICT_BLOCK_ROWS):
+            hi = min(lo + PREDICT_BLOCK_ROWS, n)
+            self._forward(X[lo:hi], workspace=ws.view(hi - lo), out=out[lo:hi])
+        return out
+
     def _forward(self, X, keep=False, workspace=None, out=None):
         """:meth:`forward` for an ``X`` already checked and of the network's dtype.
 
         With a :class:`~vecnet.engines._workspace.Workspace` for ``X``'s rows, every
         array goes into its buffers (the output into ``out``, else ``workspace.out``).
+        The caller sets ``np.errstate`` (overflow and underflow ignored).
         """
         ws = workspace
         acts = [X]
@@ -231,7 +263,7 @@ class Network:
             Z += b
             # hidden layers in place; the output layer keeps Z for the loss
             to = Z if k < last else out if out is not None or ws is None else ws.out
-            A = fn.forward(Z, to, None if ws is None else ws.work[k])
+            A = fn.forward(Z, to, UNBUFFERED if ws is None else ws.work[k])
             if keep:
                 acts.append(A)
         return (acts, Z) if keep else A
@@ -266,8 +298,9 @@ class Network:
         Like :meth:`gradients`, this trusts its inputs: finite arrays of the
         network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
         """
-        acts, Z = self._forward(X, keep=True)
-        return get_loss(self.loss).value(Y, acts[-1], Z)
+        with np.errstate(over="ignore", under="ignore"):
+            acts, Z = self._forward(X, keep=True)
+            return get_loss(self.loss).value(Y, acts[-1], Z, UNBUFFERED)
 
     def gradients(self, X, Y, out=None, workspace=None):
         """Loss and gradient of the batch loss, by matrix products.
@@ -292,7 +325,13 @@ class Network:
         grad : ndarray, shape (n_params,)
             Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
         """
-        ws = workspace
+        if workspace is not None:  # the engines, which set the error state once for a whole fit
+            return self._gradients(X, Y, out, workspace)
+        with np.errstate(over="ignore", under="ignore"):
+            return self._gradients(X, Y, out, None)
+
+    def _gradients(self, X, Y, out, ws):
+        """:meth:`gradients` with the error state set by the caller."""
         if ws is None:
             grad = np.empty_like(self.theta) if out is None else out
             views = self._views(grad)
@@ -301,7 +340,7 @@ class Network:
             views = ws.grad_views if grad is ws.grad else self._views(grad)
         acts, Z = self._forward(X, True, ws)
         loss = get_loss(self.loss)
-        work = None if ws is None else ws.work[-1]
+        work = UNBUFFERED if ws is None else ws.work[-1]
         value = loss.value(Y, acts[-1], Z, work)
         delta = loss.delta(Y, acts[-1], Z, self.output_activation,
                            None if ws is None else ws.delta[-1], work)
@@ -312,7 +351,7 @@ class Network:
             np.add.reduce(delta, axis=0, out=db)  # np.sum without its Python wrapper
             if k:
                 delta = np.matmul(delta, self.params[k][0].T, out=None if ws is None else ws.delta[k - 1])
-                fns[k - 1].backward(acts[k], delta, None if ws is None else ws.work[k - 1])
+                fns[k - 1].backward(acts[k], delta, UNBUFFERED if ws is None else ws.work[k - 1])
         return value, grad
 
     # -- training ---------------------------------------------------------------
