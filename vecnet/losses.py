@@ -35,11 +35,20 @@ from . import codes
 from .activations import ACTIVATIONS, errstate
 
 
+def _mean(a):
+    """``float(np.mean(a))`` without its Python wrapper: the same sum, the same division.
+
+    (``np.mean`` sums with ``np.add.reduce`` and divides by the count as an
+    ``np.intp``, then casts back to the array's dtype.)
+    """
+    return float(a.dtype.type(np.add.reduce(a, axis=None) / np.intp(a.size)))
+
+
 def mse_value(Y, A, Z, work=None):
     """``mean((Y - A)**2)``; inf when the squares overflow (training then stops as diverged)."""
     tmp = None if work is None else work.tmp
     with errstate(work, over="ignore"):
-        return float(np.mean(np.square(np.subtract(Y, A, out=tmp), out=tmp)))
+        return _mean(np.square(np.subtract(Y, A, out=tmp), out=tmp))
 
 
 def mse_delta(Y, A, Z, activation, out=None, work=None):
@@ -58,7 +67,7 @@ def bce_value(Y, A, Z, work=None):
         soft = np.negative(np.abs(Z, out=tmp2), out=tmp2)
         np.exp(soft, out=soft)
         terms += np.log1p(soft, out=soft)
-        return float(np.mean(terms))
+        return _mean(terms)
 
 
 def bce_delta(Y, A, Z, activation, out=None, work=None):
@@ -78,7 +87,7 @@ def cce_value(Y, A, Z, work=None):
         lse = np.log(np.add.reduce(e, axis=1, out=row), out=row)
         lse = np.add(zmax[:, 0], lse, out=row)
     lse -= np.add.reduce(np.multiply(Y, Z, out=tmp), axis=1, out=row2)
-    return float(np.mean(lse))
+    return _mean(lse)
 
 
 def cce_delta(Y, A, Z, activation, out=None, work=None):

@@ -111,7 +111,7 @@ class Network:
 
     def _activations(self):
         """The :class:`~vecnet.activations.Activation` of each layer, output last."""
-        return [ACTIVATIONS[name] for name in self.layer_activations()]
+        return [ACTIVATIONS[self.activation]] * (self.n_layers - 1) + [ACTIVATIONS[self.output_activation]]
 
     def layout(self):
         """Kernel layout: int64 array (n_layers, 5) of ``n_in, n_out, w_offset, b_offset, act_code``."""

@@ -51,19 +51,19 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
         in_order = np.array_equal(order, np.arange(n))
         total = 0.0
         for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            bws = ws if m == ws.rows else ws.view(m)  # the last batch: views of the first m rows
             if in_order:
                 Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
-                bws = ws.view(Xb.shape[0])
             else:
                 rows = order[start:start + batch_size]
-                bws = ws.view(rows.shape[0])
                 Xb = np.take(X, rows, axis=0, out=bws.X, mode="clip")  # rows are valid: no copy
                 Yb = np.take(Y, rows, axis=0, out=bws.Y, mode="clip")
             value, _ = net.gradients(Xb, Yb, workspace=bws)
             if not math.isfinite(value):
                 net.theta[...] = saved
                 return losses
-            total += value * Xb.shape[0]
+            total += value * m
             if optimizer.l2:
                 for (dW, _), (W, _), (tmp, _) in zip(grad_views, net.params, ws.spare_views):
                     dW += np.multiply(optimizer.l2, W, out=tmp)
