@@ -164,3 +164,46 @@ def test_a_workspace_refuses_more_rows_than_it_holds():
     net = vecnet.Network([2, 3, 1], seed=0)
     with pytest.raises(ValueError, match="cannot hold"):
         Workspace(net, 8).view(9)
+
+
+@pytest.mark.parametrize("act,out,loss", CONFIGS)
+def test_predict_in_row_blocks_equals_one_pass(act, out, loss):
+    from vecnet.engines._workspace import forward_blocks
+
+    net = vecnet.Network([5, 6, 4, 3], activation=act, output_activation=out, loss=loss,
+                         init="glorot", seed=6)
+    X, _ = _data(net, 50, 4, np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        whole = net._forward(X)
+        for block_rows in (7, 16, 50, 64):  # a last block of 1, exact blocks, one block
+            np.testing.assert_allclose(forward_blocks(net, X, block_rows), whole, rtol=0, atol=1e-14)
+    naive = X
+    for (W, b), name in zip(net.params, net.layer_activations()):
+        naive = FORWARD[name](naive @ W + b)
+    np.testing.assert_allclose(net.predict(X), naive, rtol=0, atol=1e-14)
+
+
+def test_predict_blocks_find_an_overflow_in_a_later_block(monkeypatch):
+    from vecnet.engines import _workspace
+
+    monkeypatch.setattr(_workspace, "PREDICT_BLOCK_ROWS", 8)
+    net = vecnet.Network([2, 3, 1], activation="relu", output_activation="identity", seed=0)
+    net.set_params([(np.full((2, 3), 10.0), np.zeros(3)), (np.ones((3, 1)), np.zeros(1))])
+    X = np.ones((20, 2))
+    X[13] = 1e308
+    with pytest.raises(ValueError, match="not finite for 1 row.*the first is row 13"):
+        net.predict(X)
+
+
+def test_the_fast_input_check_accepts_exactly_what_the_full_check_accepts():
+    net = vecnet.Network([3, 2, 1], seed=0)
+    X = np.arange(6.0).reshape(2, 3)
+    with np.errstate(over="ignore"):
+        assert net._check_input(X) is X
+        big = np.full((2, 3), 1e200)  # finite, but its squares overflow: the full check decides
+        assert net._check_input(big) is big
+    for bad in (np.nan, np.inf, -np.inf):
+        Xb = X.copy()
+        Xb[1, 2] = bad
+        with pytest.raises(ValueError, match=r"the first at \[1, 2\]"):
+            net.predict(Xb)

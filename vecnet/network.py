@@ -21,7 +21,7 @@ import numpy as np
 from .activations import ACTIVATIONS, UNBUFFERED, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
 from .engines import EngineState
-from .engines._workspace import Workspace
+from .engines._workspace import forward_blocks
 from .io import ModelFormatError, savable
 from .io import save as save_model
 from .losses import LOSSES, check_pairing, get_loss
@@ -31,9 +31,6 @@ from .training import fit as fit_network
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
 uniform and He normal (both with zero biases)."""
-
-PREDICT_BLOCK_ROWS = 1024
-"""Rows per block of :meth:`Network.predict` (one block's activations stay in the CPU caches)."""
 
 
 @savable
@@ -208,7 +205,7 @@ class Network:
         """
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             X = self._check_input(X)
-            out = self._forward(X, True) if keep else self._forward_blocks(X)
+            out = self._forward(X, True) if keep else forward_blocks(self, X)
         A = out[0][-1] if keep else out
         if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
@@ -232,18 +229,6 @@ class Network:
             if math.isfinite(np.dot(flat, flat)):  # overflow ignored: forward sets the error state
                 return X
         return check_X(X, self.sizes[0], self.dtype)
-
-    def _forward_blocks(self, X):
-        """The outputs for a checked ``X``, in row blocks of :data:`PREDICT_BLOCK_ROWS` through reused buffers."""
-        n = X.shape[0]
-        if n <= PREDICT_BLOCK_ROWS:
-            return self._forward(X)
-        out = np.empty((n, self.sizes[-1]), dtype=self.dtype)
-        ws = Workspace(self, PREDICT_BLOCK_ROWS, train=False)
-        for lo in range(0, n, PREDICT_BLOCK_ROWS):
-            hi = min(lo + PREDICT_BLOCK_ROWS, n)
-            self._forward(X[lo:hi], workspace=ws.view(hi - lo), out=out[lo:hi])
-        return out
 
     def _forward(self, X, keep=False, workspace=None, out=None):
         """:meth:`forward` for an ``X`` already checked and of the network's dtype.

@@ -7,7 +7,8 @@ the activations' and the loss's scratch (:class:`vecnet.activations.Scratch`),
 the gathered rows of a shuffled batch and the flat gradient. The NumPy engine
 makes one per training call and uses it for every step of every epoch; a
 smaller last batch uses :meth:`Workspace.view`, views of the first rows of the
-same buffers. :meth:`vecnet.Network.predict` makes one for its row blocks.
+same buffers. :meth:`vecnet.Network.predict` makes one for its row blocks
+(:func:`forward_blocks`).
 
 Every buffer is C-contiguous, as the arrays the passes allocate otherwise,
 so the arithmetic is the same operations on the same layouts: bit-identical.
@@ -18,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import Scratch
+
+PREDICT_BLOCK_ROWS = 1024
+"""Rows per block of :func:`forward_blocks` (a block's activations stay in the CPU caches)."""
 
 
 class Workspace:
@@ -92,3 +96,22 @@ class Workspace:
                 raise ValueError(f"a workspace for {self.rows} rows cannot hold {rows}")
             ws = self._views[rows] = Workspace(None, rows, self.train, _parent=self)
         return ws
+
+
+def forward_blocks(net, X, block_rows=None):
+    """``net``'s outputs (n, sizes[-1]) for a checked ``X``, in row blocks through one workspace.
+
+    Up to ``block_rows`` (default :data:`PREDICT_BLOCK_ROWS`) rows go through
+    ``net._forward`` as they are; more go block by block, each block's output
+    written straight into the result. The caller sets ``np.errstate``.
+    """
+    block_rows = PREDICT_BLOCK_ROWS if block_rows is None else block_rows
+    n = X.shape[0]
+    if n <= block_rows:
+        return net._forward(X)
+    out = np.empty((n, net.sizes[-1]), dtype=net.dtype)
+    ws = Workspace(net, block_rows, train=False)
+    for lo in range(0, n, block_rows):
+        hi = min(lo + block_rows, n)
+        net._forward(X[lo:hi], workspace=ws.view(hi - lo), out=out[lo:hi])
+    return out
