@@ -207,3 +207,11 @@ def test_the_fast_input_check_accepts_exactly_what_the_full_check_accepts():
         Xb[1, 2] = bad
         with pytest.raises(ValueError, match=r"the first at \[1, 2\]"):
             net.predict(Xb)
+
+
+def test_a_full_batch_in_order_copies_no_data():
+    net = vecnet.Network([4, 3, 2], activation="tanh", output_activation="softmax", loss="cce", seed=0)
+    assert Workspace(net, 10, gather=False).X is None
+    assert Workspace(net, 10, gather=False).view(3).Y is None
+    hidden, output = Workspace(net, 10).work
+    assert hidden.tmp.shape == (10, 3) and hidden.tmp2 is None and output.row.shape == (10,)

@@ -33,21 +33,24 @@ from . import codes
 class Scratch:
     """Work arrays for one batch shape: ``tmp``, ``tmp2`` (n, k), ``col`` (n, 1), ``row``, ``row2`` (n,).
 
-    :meth:`view` gives the first ``m`` rows of each, for a smaller last batch.
+    A hidden layer needs ``tmp`` only (``output=False``: the others are None);
+    the output layer's softmax and losses use the rest. :meth:`view` gives the
+    first ``m`` rows of each, for a smaller last batch.
     """
 
     __slots__ = ("tmp", "tmp2", "col", "row", "row2")
 
-    def __init__(self, n, k, dtype, arrays=None):
+    def __init__(self, n, k, dtype, arrays=None, output=True):
         if arrays is None:
-            arrays = (np.empty((n, k), dtype), np.empty((n, k), dtype), np.empty((n, 1), dtype),
-                      np.empty(n, dtype), np.empty(n, dtype))
+            arrays = ((np.empty((n, k), dtype), np.empty((n, k), dtype), np.empty((n, 1), dtype),
+                       np.empty(n, dtype), np.empty(n, dtype)) if output
+                      else (np.empty((n, k), dtype), None, None, None, None))
         self.tmp, self.tmp2, self.col, self.row, self.row2 = arrays
 
     def view(self, m):
         """A :class:`Scratch` of views of the first ``m`` rows."""
-        return Scratch(m, None, None, tuple(a[:m] for a in (self.tmp, self.tmp2, self.col,
-                                                             self.row, self.row2)))
+        return Scratch(m, None, None, tuple(None if a is None else a[:m] for a in (
+            self.tmp, self.tmp2, self.col, self.row, self.row2)))
 
 
 UNBUFFERED = Scratch(0, None, None, (None,) * 5)

@@ -42,7 +42,8 @@ class EngineState:
 def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Train with batch matrix products; see the module docstring."""
     n = X.shape[0]
-    ws = Workspace(net, min(batch_size, n))  # every batch-sized array, reused by every step
+    shuffled = len(orders) > 1 or not np.array_equal(orders[0], np.arange(n))
+    ws = Workspace(net, min(batch_size, n), gather=shuffled)  # every batch-sized array, reused
     grad, grad_views = ws.grad, ws.grad_views
     losses = []
     for e in range(epochs):

@@ -35,6 +35,9 @@ class Workspace:
     train : bool, default True
         Also the buffers of the backward pass (``delta``, ``X``, ``Y``, ``grad``);
         ``False`` for prediction.
+    gather : bool, default True
+        Allocate ``X`` and ``Y`` for shuffled batches (else they are None: a full
+        batch of in-order data needs no copy of the data).
 
     Attributes
     ----------
@@ -59,7 +62,7 @@ class Workspace:
         Scratch of the parameters' shapes (for the L2 term).
     """
 
-    def __init__(self, net, rows, train=True, _parent=None):
+    def __init__(self, net, rows, train=True, gather=True, _parent=None):
         self.rows = rows
         self.train = train
         if _parent is not None:  # views of the first ``rows`` rows of the parent's buffers
@@ -69,7 +72,7 @@ class Workspace:
             self.work = [w.view(rows) for w in p.work]
             if train:
                 self.delta = [d[:rows] for d in p.delta]
-                self.X, self.Y = p.X[:rows], p.Y[:rows]
+                self.X, self.Y = (None, None) if p.X is None else (p.X[:rows], p.Y[:rows])
                 self.grad, self.grad_views, self.spare_views = p.grad, p.grad_views, p.spare_views
             self._views, self.activations = p._views, p.activations
             return
@@ -77,11 +80,12 @@ class Workspace:
         widths = net.sizes[1:]
         self.Z = [np.empty((rows, k), dt) for k in widths]
         self.out = np.empty((rows, widths[-1]), dt)
-        self.work = [Scratch(rows, k, dt) for k in widths]
+        last = len(widths) - 1  # only the output layer needs the softmax's and the losses' scratch
+        self.work = [Scratch(rows, k, dt, output=i == last) for i, k in enumerate(widths)]
         if train:
             self.delta = [np.empty((rows, k), dt) for k in widths]
-            self.X = np.empty((rows, net.sizes[0]), dt)
-            self.Y = np.empty((rows, widths[-1]), dt)
+            self.X = np.empty((rows, net.sizes[0]), dt) if gather else None
+            self.Y = np.empty((rows, widths[-1]), dt) if gather else None
             self.grad = np.empty_like(net.theta)
             self.grad_views = net._views(self.grad)
             self.spare_views = net._views(np.empty_like(net.theta))
