@@ -215,3 +215,31 @@ def test_a_full_batch_in_order_copies_no_data():
     assert Workspace(net, 10, gather=False).view(3).Y is None
     hidden, output = Workspace(net, 10).work
     assert hidden.tmp.shape == (10, 3) and hidden.tmp2 is None and output.row.shape == (10,)
+
+
+@pytest.mark.parametrize("opt", [vecnet.SGD(lr=0.1), vecnet.SGD(lr=0.1, momentum=0.9),
+                                 vecnet.SGD(lr=0.1, momentum=0.9, nesterov=True, schedule="invscaling"),
+                                 vecnet.Adam(lr=0.01), vecnet.Adam(lr=0.01, schedule="invscaling")])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_optimizer_step_with_scratch_equals_the_formulas(opt, dtype):
+    """Three steps with a scratch vector, and with fresh arrays written from the formulas."""
+    rng = np.random.default_rng(7)
+    theta = rng.standard_normal(30).astype(dtype)
+    grads = [rng.standard_normal(30).astype(dtype) for _ in range(3)]
+    state = np.zeros((2, 30), dtype)
+    mine, scratch = theta.copy(), np.empty(30, dtype)
+    m, v = np.zeros(30, dtype), np.zeros(30, dtype)
+    for t, g in enumerate(grads):
+        opt.step(mine, g.copy(), state, t, scratch=scratch)
+        lr = opt.learning_rate(t)
+        if isinstance(opt, vecnet.Adam):
+            m = opt.beta1 * m + (1 - opt.beta1) * g
+            v = opt.beta2 * v + (1 - opt.beta2) * g * g
+            lr_t = lr * np.sqrt(1.0 - opt.beta2 ** (t + 1.0)) / (1.0 - opt.beta1 ** (t + 1.0))
+            theta = (theta - lr_t * m / (np.sqrt(v) + opt.eps)).astype(dtype)  # as theta -= ...
+        elif opt.momentum:
+            v = opt.momentum * v - lr * g
+            theta = theta + (opt.momentum * v - lr * g if opt.nesterov else v)
+        else:
+            theta = theta - lr * g
+        np.testing.assert_array_equal(mine, theta)

@@ -18,6 +18,7 @@ when the loss or a weight stops being finite.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -45,6 +46,8 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
     shuffled = len(orders) > 1 or not np.array_equal(orders[0], np.arange(n))
     ws = Workspace(net, min(batch_size, n), gather=shuffled)  # every batch-sized array, reused
     grad, grad_views = ws.grad, ws.grad_views
+    # the built-in optimizers take a scratch vector; a subclass's own step may not
+    scratch = {"scratch": ws.spare} if "scratch" in inspect.signature(optimizer.step).parameters else {}
     losses = []
     for e in range(epochs):
         saved = net.theta.copy()
@@ -68,7 +71,7 @@ def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
             if optimizer.l2:
                 for (dW, _), (W, _), (tmp, _) in zip(grad_views, net.params, ws.spare_views):
                     dW += np.multiply(optimizer.l2, W, out=tmp)
-            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
+            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]), **scratch)
             state.steps[0] += 1
         if not np.isfinite(net.theta).all():
             net.theta[...] = saved

@@ -58,8 +58,10 @@ class Workspace:
         The flat gradient, shared by every view (training only).
     grad_views : list of (ndarray, ndarray)
         ``grad`` as ``[(dW, db), ...]``.
+    spare : ndarray (n_params,)
+        Scratch of the parameters' shape (the L2 term, the optimizer's step).
     spare_views : list of (ndarray, ndarray)
-        Scratch of the parameters' shapes (for the L2 term).
+        ``spare`` as ``[(W, b), ...]``.
     """
 
     def __init__(self, net, rows, train=True, gather=True, _parent=None):
@@ -73,7 +75,8 @@ class Workspace:
             if train:
                 self.delta = [d[:rows] for d in p.delta]
                 self.X, self.Y = (None, None) if p.X is None else (p.X[:rows], p.Y[:rows])
-                self.grad, self.grad_views, self.spare_views = p.grad, p.grad_views, p.spare_views
+                self.grad, self.grad_views = p.grad, p.grad_views
+                self.spare, self.spare_views = p.spare, p.spare_views
             self._views, self.activations = p._views, p.activations
             return
         dt = net.dtype
@@ -88,7 +91,8 @@ class Workspace:
             self.Y = np.empty((rows, widths[-1]), dt) if gather else None
             self.grad = np.empty_like(net.theta)
             self.grad_views = net._views(self.grad)
-            self.spare_views = net._views(np.empty_like(net.theta))
+            self.spare = np.empty_like(net.theta)
+            self.spare_views = net._views(self.spare)
         self.activations = net._activations()
         self._views = {rows: self}
 
