@@ -130,19 +130,26 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0 (with momentum=0 it would do nothing)")
 
-    def step(self, theta, grad, state, t):
-        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+    def step(self, theta, grad, state, t, scratch=None):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params).
+
+        ``grad`` serves as scratch (its values afterwards are undefined), and
+        with ``scratch`` (n_params,) too a step allocates nothing; the
+        arithmetic is the same either way.
+        """
         lr = self.learning_rate(t)
         if self.momentum == 0:
-            theta -= lr * grad
+            theta -= np.multiply(lr, grad, out=grad)
             return
         v = state[0]
         v *= self.momentum
-        v -= lr * grad
+        step = np.multiply(lr, grad, out=grad)  # lr_t * g
+        v -= step
         if self.nesterov:
-            theta += self.momentum * v - lr * grad
+            step = np.subtract(np.multiply(self.momentum, v, out=scratch), step, out=scratch)
         else:
-            theta += v
+            step = v
+        theta += step
 
 
 @dataclass(frozen=True)
@@ -172,15 +179,27 @@ class Adam(Optimizer):
             self._set(name, check_real(getattr(self, name), name, low=0, high=1, high_open=True))
         self._set("eps", check_real(self.eps, "eps", low=0, low_open=True))
 
-    def step(self, theta, grad, state, t):
-        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+    def step(self, theta, grad, state, t, scratch=None):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params).
+
+        ``grad`` serves as scratch (its values afterwards are undefined), and
+        with ``scratch`` (n_params,) too a step allocates nothing; the
+        arithmetic is the same either way.
+        """
         lr = self.learning_rate(t) * np.sqrt(1.0 - self.beta2 ** (t + 1.0)) / (1.0 - self.beta1 ** (t + 1.0))
         m, v = state
         m *= self.beta1
-        m += (1 - self.beta1) * grad
+        m += np.multiply(1 - self.beta1, grad, out=scratch)
         v *= self.beta2
-        v += (1 - self.beta2) * grad * grad
-        theta -= lr * m / (np.sqrt(v) + self.eps)
+        square = np.multiply(1 - self.beta2, grad, out=scratch)
+        square *= grad
+        v += square
+        if scratch is None or theta.dtype != lr.dtype:  # float32: lr (float64) makes this float64
+            theta -= lr * m / (np.sqrt(v) + self.eps)
+            return
+        step = np.multiply(lr, m, out=grad)
+        step /= np.add(np.sqrt(v, out=scratch), self.eps, out=scratch)
+        theta -= step
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

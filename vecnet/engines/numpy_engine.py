@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import math
+
 import numpy as np
 
+from ._workspace import Workspace
 from .base import Engine
 
 # engine="auto": the compiled kernel costs about the same per multiply-add at
@@ -29,32 +33,40 @@ def layer_width(net):
 def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
     """Train with batch matrix products; see :mod:`vecnet.engines.base`.
 
-    On divergence it returns at once; the training loop puts the weights back.
+    Every batch-sized array lives in one :class:`~vecnet.engines._workspace.Workspace`,
+    reused from step to step. On divergence it returns at once; the training loop
+    puts the weights back.
     """
     n = X.shape[0]
-    grad = np.empty_like(net.theta)
-    grad_views = net._views(grad)
+    shuffled = len(orders) > 1 or not np.array_equal(orders[0], np.arange(n))
+    ws = Workspace(net, min(batch_size, n), gather=shuffled)
+    grad, grad_views = ws.grad, ws.grad_views
+    # the built-in optimizers take a scratch vector; a subclass's own step may not
+    scratch = {"scratch": ws.spare} if "scratch" in inspect.signature(optimizer.step).parameters else {}
     losses = []
     for e in range(epochs):
         order = orders[e % len(orders)]
         in_order = np.array_equal(order, np.arange(n))
         total = 0.0
         for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            bws = ws if m == ws.rows else ws.view(m)  # the last batch: views of the first m rows
             if in_order:
                 Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
             else:
                 rows = order[start:start + batch_size]
-                Xb, Yb = X[rows], Y[rows]
-            value, _ = net.gradients(Xb, Yb, out=grad)
-            if not np.isfinite(value):
+                Xb = np.take(X, rows, axis=0, out=bws.X, mode="clip")  # rows are valid: no copy
+                Yb = np.take(Y, rows, axis=0, out=bws.Y, mode="clip")
+            value, _ = net.gradients(Xb, Yb, workspace=bws)
+            if not math.isfinite(value):
                 return losses
-            total += value * Xb.shape[0]
+            total += value * m
             if optimizer.l2:
-                for (dW, _), (W, _) in zip(grad_views, net.params):
-                    dW += optimizer.l2 * W
-            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
+                for (dW, _), (W, _), (tmp, _) in zip(grad_views, net.params, ws.spare_views):
+                    dW += np.multiply(optimizer.l2, W, out=tmp)
+            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]), **scratch)
             state.steps[0] += 1
-        if not (np.isfinite(total / n) and np.isfinite(net.theta).all()):  # diverged
+        if not (math.isfinite(total / n) and np.isfinite(net.theta).all()):  # diverged
             return losses
         losses.append(total / n)
     return losses
