@@ -7,7 +7,8 @@ import numpy as np
 from ..datasource import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
 from ..engines import ENGINES, EngineState, choose_engine  # noqa: F401
 from ..metrics import evaluate, metric_name  # noqa: F401
-from ..training import History, fit as local_fit  # noqa: F401
+from ..training import History  # noqa: F401
+from ..training import fit as local_fit  # noqa: F401
 
 INSTALL = 'pip install "vecnet[dask]"'
 

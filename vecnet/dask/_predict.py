@@ -42,7 +42,7 @@ def predict(model, X, method="predict"):
         ``X``: what ``getattr(model, method)`` returns for the same rows in
         memory, exactly (each chunk is computed by that very method).
     """
-    da = require_dask()
+    require_dask()
     import dask
 
     if method not in METHODS:
