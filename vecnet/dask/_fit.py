@@ -114,7 +114,7 @@ def _train_partition(payload, Xp, yp, part, rnd, segment):
         raise ValueError(f"partition {part}: {exc}") from None
     state = net._engine_state
     return {"theta": net.theta, "memory": state.memory, "steps": int(state.steps[0]),
-            "loss_sum": float(np.sum(history.loss)) * len(X), "rows": len(X),
+            "loss": float(np.mean(history.loss)), "rows": len(X),
             "diverged": history.stopped == "diverged"}
 
 
@@ -267,7 +267,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
                 for e in range(local_epochs) for lo in range(0, max(sizes), step)]
     for rnd in range(rounds):
         t0 = time.perf_counter()
-        round_loss, saved = 0.0, (net.theta.copy(), state.memory.copy(), state.steps.copy())
+        losses, saved = [], (net.theta.copy(), state.memory.copy(), state.steps.copy())
         for sync in plan:
             payload = client.scatter((net, options, _encode, seed), broadcast=True, hash=False)
             tasks = [(p, *parts[p], seg) for p, seg in sync]
@@ -280,9 +280,10 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
                               f"learning rate.", DivergenceWarning, stacklevel=2)
                 return history
             net.theta[...], state.memory[...], state.steps[0] = _average(results)
-            round_loss += sum(r["loss_sum"] for r in results)
+            losses.extend((r["rows"], r["loss"]) for r in results)
             history.syncs += 1
-        history.loss.append(round_loss / (sum(sizes) * local_epochs))
+        total = sum(rows for rows, _ in losses)
+        history.loss.append(sum(rows / total * loss for rows, loss in losses))   # 1.0 * loss: exact
         history.epoch_time.append(time.perf_counter() - t0)
         logs = {"loss": history.loss[-1], "time": history.epoch_time[-1]}
         if val is not None:
