@@ -139,14 +139,15 @@ def _average(results):
     return theta, memory, max(r["steps"] for r in results)
 
 
-def _run_sync(client, payload, tasks, rnd, retries, history):
+def _run_sync(client, payload, tasks, rnd, retries, history, placement):
     """Submit one task per ``(partition, X part, y part, segment)``, gather all; retry the lot on failure."""
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker
 
     for attempt in range(retries + 1):
-        futures = [client.submit(_train_partition, payload, xp, yp, p, rnd, seg, pure=False)
+        futures = [client.submit(_train_partition, payload, xp, yp, p, rnd, seg, pure=False,
+                                 workers=placement.get(p), allow_other_workers=True)
                    for p, xp, yp, seg in tasks]
         try:
             return client.gather(futures)
@@ -165,11 +166,34 @@ def _row_keys(a):
 
 def _partitions(client, X, Y):
     """Persist ``X`` and ``Y`` on the workers; ``[(X future, Y future)]`` in partition order."""
-    from distributed import futures_of
+    from distributed import futures_of, wait
 
     X, Y = client.persist([X, Y])
     keyed = {f.key: f for f in futures_of(X) + futures_of(Y)}
-    return [(keyed[kx], keyed[ky]) for kx, ky in zip(_row_keys(X), _row_keys(Y))]
+    parts = [(keyed[kx], keyed[ky]) for kx, ky in zip(_row_keys(X), _row_keys(Y))]
+    wait([f for pair in parts for f in pair])
+    return parts
+
+
+def _placement(client, parts, sizes):
+    """Partition -> ``[worker]``: on a worker holding it while that worker stays within its share
+    of the rows, else on the worker with the fewest rows (moved there once, then kept).
+
+    Only where the tasks run depends on it, never what they compute.
+    """
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        return {}
+    holders = client.who_has([xp for xp, _ in parts])
+    share = sum(sizes) / len(workers)
+    load = dict.fromkeys(workers, 0)
+    placement = {}
+    for p, ((xp, _), rows) in enumerate(zip(parts, sizes)):
+        held = [w for w in holders.get(xp.key, ()) if w in load and (load[w] == 0 or load[w] + rows <= share * 1.01)]
+        w = min(held or workers, key=lambda w: (load[w], w))
+        load[w] += rows
+        placement[p] = [w]
+    return placement
 
 
 def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, lr=None,
@@ -255,6 +279,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     history = DaskHistory(engine=engine, metric=metric_name(net.loss), streamed=True,
                           partition_rows=sizes)
     parts = _partitions(client, X, Y)
+    placement = _placement(client, parts, sizes)
     if engine == "numba":
         t0 = time.perf_counter()
         client.run(_warm, net, options)
@@ -271,7 +296,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         for sync in plan:
             payload = client.scatter((net, options, _encode, seed), broadcast=True, hash=False)
             tasks = [(p, *parts[p], seg) for p, seg in sync]
-            results = _run_sync(client, payload, tasks, rnd, retries, history)
+            results = _run_sync(client, payload, tasks, rnd, retries, history, placement)
             if any(r["diverged"] for r in results):
                 net.theta[...], state.memory[...], state.steps[...] = saved
                 history.stopped = "diverged"
