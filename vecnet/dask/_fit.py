@@ -36,10 +36,12 @@ from ._compat import (
     History,
     as_dask,
     as_rows,
+    check_positive_int,
     choose_engine,
     evaluate,
     get_client,
     local_fit,
+    make_optimizer,
     metric_name,
 )
 
@@ -237,14 +239,12 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     DaskHistory
     """
     client = get_client(client)
-    from ..optimizers import make_optimizer
-
-    for value, name in ((rounds, "rounds"), (local_epochs, "local_epochs"), (retries + 1, "retries + 1")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if sync_every is not None and (isinstance(sync_every, bool) or not isinstance(sync_every, (int, np.integer))
-                                   or sync_every < 1):
-        raise ValueError(f"sync_every must be None or an integer >= 1, got {sync_every!r}")
+    rounds, local_epochs = check_positive_int(rounds, "rounds"), check_positive_int(local_epochs, "local_epochs")
+    retries = check_positive_int(retries, "retries", minimum=0)
+    if sync_every is not None:
+        sync_every = check_positive_int(sync_every, "sync_every")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
     if engine not in ENGINES or engine == "reference":
         raise ValueError(f"engine must be one of 'auto', 'numpy', 'numba', got {engine!r}")
     if seed is None:
@@ -258,10 +258,10 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y have different numbers of samples: {X.shape} and {Y.shape}")
     sizes = [int(c) for c in X.chunks[0] if c]
+    if not sizes:
+        raise ValueError(f"X has 0 samples (shape {X.shape}); at least 1 is needed")
     if len(sizes) < len(X.chunks[0]):   # no task for an empty chunk
         X, Y = X.rechunk({0: tuple(sizes)}), Y.rechunk({0: tuple(sizes)})
-    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or an integer >= 1, got {batch_size!r}")
     opt = make_optimizer(optimizer, lr)
     if engine == "auto":
         engine = choose_engine(net, max(sizes), batch_size or max(sizes))
