@@ -18,6 +18,7 @@ import vecnet
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 import vecnet.dask as vd  # noqa: E402
+from vecnet.data.rows import as_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +65,7 @@ def test_fit_on_dask_equals_in_memory(chunks, dtype):
 
 def test_dask_blocks_follow_chunks_moved_to_batch_multiples():
     X, y = _data(100)
-    rows = vecnet.datasource.as_rows(da.from_array(X, chunks=((30, 5, 40, 25), 3)), y, 3, 1, np.float64)
+    rows = as_rows(da.from_array(X, chunks=((30, 5, 40, 25), 3)), y, 3, 1, np.float64)
     # chunk ends 30, 35, 75, 100 moved back to multiples of 16: 16, 32, 64 (and the end)
     assert rows.blocks(10**6, 16) == [(0, 16), (16, 32), (32, 64), (64, 100)]
     assert rows.blocks(10**6, 40) == [(0, 40), (40, 100)]   # 30 and 35 -> 0: joined with the next

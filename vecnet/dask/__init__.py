@@ -16,7 +16,7 @@ functions does.
   :class:`vecnet.MLPRegressor`.
 
 Plain :func:`vecnet.fit` (and ``Network.fit``) also take dask arrays, streamed
-one chunk at a time in one process: see :mod:`vecnet.datasource`.
+one chunk at a time in one process: see :mod:`vecnet.data.rows`.
 """
 
 from ._estimators import DaskMLPClassifier, DaskMLPRegressor

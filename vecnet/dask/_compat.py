@@ -1,16 +1,16 @@
-"""dask and distributed, imported when first needed, and the vecnet internals this package uses."""
+"""dask and distributed, imported when first needed, and the vecnet internals this package uses (all here)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_positive_int  # noqa: F401
-from ..datasource import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.rows import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.validation import check_positive_int  # noqa: F401
 from ..engines import ENGINES, EngineState, choose_engine  # noqa: F401
-from ..metrics import evaluate, metric_name  # noqa: F401
 from ..optimizers import make_optimizer  # noqa: F401
-from ..training import History  # noqa: F401
+from ..training import DivergenceWarning, History  # noqa: F401
 from ..training import fit as local_fit  # noqa: F401
+from ..training.metrics import evaluate, metric_name  # noqa: F401
 
 INSTALL = 'pip install "vecnet[dask]"'
 

@@ -7,8 +7,8 @@ import warnings
 
 import numpy as np
 
-from .._estimator_base import ConvergenceWarning, check_random_state
-from ..estimators import MLPClassifier, MLPRegressor
+from ..estimators import ConvergenceWarning, MLPClassifier, MLPRegressor
+from ..estimators._base import check_random_state
 from ._compat import as_dask, is_dask_array
 from ._fit import fit as dask_fit
 from ._predict import predict as dask_predict

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..training import DivergenceWarning
 from ._compat import (
     DEFAULT_CHUNK_BYTES,
     ENGINES,
+    DivergenceWarning,
     EngineState,
     History,
     as_dask,
@@ -168,12 +168,17 @@ def _row_keys(a):
 
 def _partitions(client, X, Y):
     """Persist ``X`` and ``Y`` on the workers; ``[(X future, Y future)]`` in partition order."""
-    from distributed import futures_of, wait
+    from distributed import futures_of
 
     X, Y = client.persist([X, Y])
     keyed = {f.key: f for f in futures_of(X) + futures_of(Y)}
     parts = [(keyed[kx], keyed[ky]) for kx, ky in zip(_row_keys(X), _row_keys(Y))]
-    wait([f for pair in parts for f in pair])
+    try:   # distributed.wait would ask for the default client, which ``client`` need not be
+        from distributed.client import _wait
+
+        client.sync(_wait, [f for pair in parts for f in pair])
+    except ImportError:   # then the placement knows no holders and only balances the rows
+        pass
     return parts
 
 
