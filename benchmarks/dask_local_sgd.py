@@ -115,7 +115,7 @@ def main(argv=None):
         dX, dy = on_workers(0, args.rows)
         dY = dy.map_blocks(one_hot, new_axis=1, chunks=(dy.chunks[0], (N_OUT,)), dtype=np.float64)
         dX, dY = client.persist([dX, dY])
-        distributed.wait([dX, dY])
+        client.compute([dX.sum(), dY.sum()], sync=True)   # generated before any timing
         clusters[workers], data[workers] = (cluster, client), (dX, dY)
     configs = [(1, None), (2, None), (2, args.sync_every)]
     nets = {c: network() for c in configs}
