@@ -138,6 +138,15 @@ def test_estimators_compute_dask_input_and_match_in_memory():
     np.testing.assert_array_equal(a.predict(dX), b.predict(X))
 
 
+def test_partial_fit_keeps_the_engine_auto_chose_first():
+    X, y = _data(201, n_in=64)
+    clf = vecnet.MLPClassifier((64,), random_state=0)
+    clf.partial_fit(X[:200], y[:200], classes=[0, 1])
+    assert clf.engine_ == "numpy"   # 200 x 64**1.5 is past the crossover
+    clf.partial_fit(X[200:], y[200:])   # one row alone would choose numba (and compile it)
+    assert clf.engine_ == "numpy"
+
+
 # -- vecnet.dask.predict ----------------------------------------------------------------------
 def test_predict_equals_local_predict(client):
     X, y = _data(150)

@@ -186,7 +186,10 @@ class _BaseMLP(EstimatorBase):
         self._best_theta = None
         stopper = self._monitor(Xv, Yv, Y.shape[1])
         epochs = 1 if incremental else self.max_iter
-        history = _fit_network(self.net_, X, Y, epochs=epochs, batch_size=batch, engine=self.engine,
+        engine = self.engine
+        if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
+            engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
+        history = _fit_network(self.net_, X, Y, epochs=epochs, batch_size=batch, engine=engine,
                                optimizer=optimizer, shuffle=bool(self.shuffle),
                                seed=int(rng.integers(2**63)), callbacks=[stopper, *user_callbacks],
                                verbose=bool(self.verbose), **fit_params)
