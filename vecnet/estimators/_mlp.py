@@ -185,7 +185,11 @@ class _BaseMLP(EstimatorBase):
         rows, val = self._split(rows, rng) if self.early_stopping and not incremental else (rows, None)
         batch = min(200, len(rows)) if self.batch_size == "auto" else int(self.batch_size)
         batch = clip_batch_size(batch, len(rows), stacklevel=4)
-        settings = self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params)
+        engine = self.engine
+        if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
+            engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
+        settings = self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
+                                  engine)
         history = train(self.net_, rows, settings, val, stacklevel=4)
         self._record(history, Y.shape[1])
         if not incremental and history.stopped is None and history.epochs == self.max_iter:
@@ -194,7 +198,7 @@ class _BaseMLP(EstimatorBase):
                 "optimization hasn't converged yet."), stacklevel=3)
         return self
 
-    def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params):
+    def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params, engine):
         """The training loop's settings for scikit-learn's parameters (and ``fit_params``)."""
         if validating:
             rule = ScikitLearnStopping(f"val_{metric_name(self.net_.loss)}", self.n_iter_no_change + 1,
@@ -204,7 +208,7 @@ class _BaseMLP(EstimatorBase):
                                        np.inf if self.best_loss_ is None else self.best_loss_,
                                        scale=self._report_scale(n_outputs))
         options = dict(fit_params, epochs=1 if incremental else self.max_iter, batch_size=batch,
-                       engine=self.engine, optimizer=self._optimizer(batch, n_outputs),
+                       engine=engine, optimizer=self._optimizer(batch, n_outputs),
                        shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
                        verbose=bool(self.verbose), fresh_optimizer=not incremental)
         return replace(Settings.check(**options), stopping=rule)

@@ -75,7 +75,8 @@ class MLPClassifier(_BaseMLP):
     best_validation_score_ : float or None
     net_ : vecnet.Network
     engine_ : str
-        The engine that ran last.
+        The engine that ran last. With ``engine="auto"``, ``partial_fit`` keeps the
+        engine its first call chose (a small last block does not switch engines).
     """
 
     _estimator_type = "classifier"

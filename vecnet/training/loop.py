@@ -169,7 +169,7 @@ def _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer, state,
 
     Returns ``[loss]``, or ``[]`` when training diverged (the loop rolls back).
     """
-    blocks = rows.blocks(block_rows)
+    blocks = rows.blocks(block_rows, batch_size)
     if rng is not None:
         blocks = [blocks[i] for i in rng.permutation(len(blocks))]
     total = 0.0
@@ -240,9 +240,12 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     net : Network
     X : array-like, numpy.memmap or lazy array, shape (n_samples, n_features)
         Lists, integer arrays, float32 or float64, any memory order, read-only
-        arrays; a ``numpy.memmap`` or a :class:`vecnet.data.rows.NpyRows`
-        (:func:`vecnet.open_npy`) for data larger than memory. Nothing is
-        copied whole: see ``chunk_bytes``.
+        arrays; a ``numpy.memmap``, a :class:`vecnet.data.rows.NpyRows`
+        (:func:`vecnet.open_npy`) or a dask array for data larger than memory.
+        Nothing is copied whole: see ``chunk_bytes``. A dask array is always
+        streamed, one chunk computed at a time, in blocks that follow its row
+        chunks (see :mod:`vecnet.data.rows`); without shuffling it trains to
+        the same weights as the same data in memory.
     y : array-like, shape (n_samples,) or (n_samples, n_outputs)
         Same kinds as ``X``; 1-D means one output.
     epochs : int, default 1000
