@@ -4,14 +4,14 @@ Layout: scikit-learn's ``coefs_[k]`` has shape ``(n_in, n_out)`` like vecnet's
 ``W`` and ``intercepts_[k]`` is ``b``: the arrays are copied, never transposed.
 scikit-learn's output activation fixes the loss:
 
-=================  ======================  ===========================================
+===================  ======================  ===========================================
 ``out_activation_``  vecnet                  scikit-learn model
-=================  ======================  ===========================================
+===================  ======================  ===========================================
 ``identity``         identity + ``mse``      ``MLPRegressor`` (squared error)
 ``logistic``         sigmoid + ``bce``       binary (1 output) or multi-label classifier
 ``softmax``          softmax + ``cce``       multi-class classifier
 ``exp``              refused                 ``MLPRegressor(loss="poisson")``
-=================  ======================  ===========================================
+===================  ======================  ===========================================
 
 Gradient scale. For a batch of ``n`` samples and ``k`` outputs scikit-learn's
 SGD step starts back-propagation from ``dL/dZ = (A - Y) / n`` whatever the loss
@@ -28,7 +28,10 @@ rounding (tests/test_interop_sklearn.py checks 1e-12), with momentum and
 Nesterov momentum too, since both libraries update ``v = momentum * v - lr * g``
 and then ``theta += v`` (Nesterov: ``theta += momentum * v - lr * g``). vecnet's
 estimators apply these factors themselves (:mod:`vecnet.estimators._mlp`), so the same
-parameters mean the same steps.
+parameters mean the same steps. Two limits: scikit-learn divides ``alpha`` by
+each batch's own size, so a smaller last batch of an epoch gets a larger
+penalty than vecnet's fixed ``l2``; and Adam, invariant to the gradient's scale
+but for ``epsilon``, takes the same steps only where the factor is 1.
 
 Hidden activations: scikit-learn's ``logistic`` is vecnet's ``sigmoid``;
 ``identity``, ``tanh`` and ``relu`` keep their names.
