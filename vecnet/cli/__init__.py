@@ -53,7 +53,7 @@ def build_parser():
     from .train import add_parsers
 
     add_parsers(sub)
-    from .cli_convert import add_parser as add_convert
+    from .convert import add_parser as add_convert
 
     add_convert(sub)
     return parser

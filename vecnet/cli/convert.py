@@ -53,7 +53,7 @@ def _load_pickle(path):
 
 def _from_sklearn(obj, warn):
     """A vecnet model from a scikit-learn MLP, replacing the settings vecnet does not have."""
-    from .interop import from_sklearn
+    from ..interop import from_sklearn
 
     fixes = {}
     if obj.get_params().get("solver") not in ("sgd", "adam"):
@@ -68,9 +68,9 @@ def _from_sklearn(obj, warn):
 
 def read_model(path, trust_pickle, warn):
     """A vecnet model (``Network`` or fitted estimator) from a vecnet file or a trusted pickle."""
-    from .estimators import MLPClassifier, MLPRegressor
-    from .io import load
-    from .network import Network
+    from ..estimators import MLPClassifier, MLPRegressor
+    from ..io import load
+    from ..network import Network
 
     with open(path, "rb") as f:
         start = f.read(4)
@@ -91,16 +91,16 @@ def read_model(path, trust_pickle, warn):
 
 
 def _network(model):
-    from .network import Network
+    from ..network import Network
 
     return model if isinstance(model, Network) else model.net_
 
 
 def write_model(model, path, dtype):
     """Write ``model`` to ``path`` in the format its extension names; a one-line description."""
-    from .interop import export_onnx, to_sklearn
-    from .interop._common import atomic_write
-    from .io import save
+    from ..interop import export_onnx, to_sklearn
+    from ..interop._common import atomic_write
+    from ..io import save
 
     ext = os.path.splitext(path)[1].lower()
     if dtype is not None and ext != ".onnx":
