@@ -6,6 +6,7 @@ import importlib
 import os
 import tempfile
 
+from vecnet.estimators import MLPClassifier, MLPRegressor
 from vecnet.network import Network
 
 
@@ -33,9 +34,8 @@ def network_of(model, what):
     """The :class:`~vecnet.Network` of a network or a fitted vecnet estimator (``TypeError`` otherwise)."""
     if isinstance(model, Network):
         return model
-    check = getattr(model, "_check_fitted", None)
-    if check is not None and type(model).__module__.startswith("vecnet."):
-        check()
+    if isinstance(model, (MLPClassifier, MLPRegressor)):
+        model._check_fitted()
         return model.net_
     raise TypeError(f"{what} takes a vecnet Network, MLPClassifier or MLPRegressor, "
                     f"got {type(model).__name__}")
