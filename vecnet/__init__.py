@@ -9,6 +9,7 @@
 from .activations import ACTIVATIONS
 from .data import NpyRows, article_data, open_npy, synthetic
 from .estimators import ConvergenceWarning, DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
+from .interop import export_onnx
 from .io import ModelFormatError, load, save
 from .losses import LOSSES
 from .network import Network, from_reference
@@ -23,5 +24,5 @@ __all__ = [
     "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DataConversionWarning",
     "DivergenceWarning", "EarlyStopping", "History", "MLPClassifier", "MLPRegressor",
     "ModelFormatError", "Network", "NotFittedError", "NpyRows", "ReferenceNetwork", "SGD",
-    "article_data", "fit", "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
+    "article_data", "export_onnx", "fit", "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
 ]
