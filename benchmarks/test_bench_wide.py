@@ -1,8 +1,15 @@
 """Mini-batches on a wide network: 784-256-128-10, batch 128, one epoch of 60,000 samples.
 
 The NumPy engine against :func:`vecnet.bench.handwritten_numpy`, the same
-arithmetic written as a plain loop: the ceiling for that engine. (The compiled
-engine, one sample at a time, is no match here; ``vecnet bench`` shows it.)
+arithmetic written as a plain loop (the ceiling for that engine), and against
+the peers of :mod:`vecnet.bench.peers`: PyTorch on the CPU (the same network,
+loss and plain SGD) and scikit-learn's ``MLPClassifier`` (softmax output and
+log-loss: the same arithmetic; its own initial weights and input checks).
+Everything runs on one thread: OpenBLAS through threadpoolctl (numpy and
+scikit-learn), ``torch.set_num_threads(1)`` for PyTorch. (The compiled engine,
+one sample at a time, is no match here; ``vecnet bench`` shows it.)
+
+    python -m pytest benchmarks/test_bench_wide.py --benchmark-enable
 """
 
 from dataclasses import replace
@@ -11,12 +18,31 @@ import numpy as np
 import pytest
 
 from vecnet import bench
+from vecnet.bench import peers
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One BLAS thread (numpy, scikit-learn); PyTorch's own pool is set where it runs."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not installed: BLAS keeps its own thread count (say so in results)
+        yield
+        return
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("engine", ["numpy", "numpy-hand"])
+@pytest.mark.parametrize("engine", ["numpy", "numpy-hand", "torch", "sklearn"])
 def test_wide(train, benchmark, engine, dtype):
-    benchmark.group = f"wide: 784-256-128-10, batch 128, 60,000 samples, {dtype}"
+    if peers.missing(engine):
+        pytest.skip(peers.missing(engine))
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    benchmark.group = f"wide: 784-256-128-10, batch 128, 60,000 samples, {dtype}, 1 thread"
     w = replace(bench.WIDE, n_samples=60_000, dtype=dtype)
     net = train(w, engine, small=replace(w, n_samples=300))
     assert net.theta.dtype == np.dtype(dtype) and np.isfinite(net.theta).all()

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import vecnet
-from vecnet import engines
+from helpers import GENERAL_ENGINES, spy_engine
 from vecnet.engines import _kernels
-from vecnet.training import loop as training
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT,
@@ -69,7 +68,7 @@ def _read_only(a):
     return a
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_array_like_trains_like_a_float64_array(variant, engine, saved):
     X, y = _data()
@@ -79,7 +78,7 @@ def test_every_array_like_trains_like_a_float64_array(variant, engine, saved):
     assert history.streamed == (variant == "open_npy")
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 @pytest.mark.parametrize("batch_size", [1, 8, None])
 def test_streamed_training_equals_in_memory_training(engine, batch_size):
     # Blocks are a multiple of batch_size, so the batches are the same ones.
@@ -94,13 +93,7 @@ def test_streamed_training_equals_in_memory_training(engine, batch_size):
 def _spy(monkeypatch, engine):
     """Record every (X, Y) the training loop hands to ``engine``."""
     seen = []
-    real = training.RUNNERS[engine]
-
-    def spy(net, X, Y, *args):
-        seen.append((X, Y))
-        return real(net, X, Y, *args)
-
-    monkeypatch.setitem(training.RUNNERS, engine, spy)
+    spy_engine(monkeypatch, engine, lambda args: seen.append(args[1:3]))
     return seen
 
 
@@ -109,8 +102,8 @@ def test_data_of_the_network_dtype_is_used_in_place(monkeypatch, saved):
     X = np.load(saved[0], mmap_mode="r")
     y = np.load(saved[1], mmap_mode="r")
     _net().fit(X, y, epochs=2, engine="numpy", chunk_bytes=64)
-    assert len(seen) == 1
-    assert np.shares_memory(seen[0][0], X) and np.shares_memory(seen[0][1], y)
+    assert len(seen) == 2   # one call per epoch (the numpy engine's), not one per row block
+    assert all(np.shares_memory(Xs, X) and np.shares_memory(Ys, y) for Xs, Ys in seen)
 
 
 def test_a_conversion_larger_than_chunk_bytes_is_streamed(monkeypatch, tmp_path):
@@ -174,14 +167,19 @@ def _float_array_types(annotation):
 
 @needs_jit
 def test_the_numba_kernel_runs_in_float32(monkeypatch):
-    calls = []
-    real = _kernels.train_epochs
+    calls, kernels = [], []
+    real_build = _kernels.build_kernel
 
-    def spy(theta, layout, cfg, hyper, X, Y, orders, epochs, state, steps, losses):
-        calls.append((theta, X, Y, state))
-        return real(theta, layout, cfg, hyper, X, Y, orders, epochs, state, steps, losses)
+    def build(config):
+        kernel = real_build(config)
+        kernels.append(kernel)
 
-    monkeypatch.setattr(engines._kernels, "train_epochs", spy)
+        def spy(theta, lay, offs, hyper, X, Y, *rest):
+            calls.append((theta, X, Y, rest[6]))     # rest[6]: the optimizer state
+            return kernel(theta, lay, offs, hyper, X, Y, *rest)
+        return spy
+
+    monkeypatch.setattr(_kernels, "build_kernel", build)
     X, y = _data()
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
     net = _net(np.float32)
@@ -192,14 +190,15 @@ def test_the_numba_kernel_runs_in_float32(monkeypatch):
     assert np.shares_memory(Xk, X32) and np.shares_memory(Yk, y32)    # no copy of the data
     assert {a.dtype for a in (theta, Xk, Yk, state)} == {np.dtype(np.float32)}
     # every float array inside the compiled kernel (workspace included) is float32,
-    # except the float64 hyper-parameters and the per-epoch losses it reports
+    # except the per-epoch losses it reports and the running loss sum of an epoch
+    real = kernels[-1]
     overload = next(res for sig, res in real.overloads.items() if str(sig[0].dtype) == "float32")
     types = _float_array_types(str(overload.type_annotation))
     assert {"A", "D", "Z", "grad", "saved"} <= set(types)
-    assert {name for name, t in types.items() if t != "float32"} == {"hyper", "losses"}
+    assert {name for name, t in types.items() if t != "float32"} == {"losses", "running"}
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
 def test_float32_training_stays_close_to_float64(engine):
     # Each of the 200 per-sample updates of theta (|theta| < 4) adds a few float32
     # roundings of at most 2**-24 * 4 = 2.4e-7 each; the tanh/sigmoid net is

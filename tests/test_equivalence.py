@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import vecnet
-from helpers import assert_params_close
+from helpers import GENERAL_ENGINES, assert_params_close
 from vecnet.reference import ReferenceNetwork
 
 TOL = 1e-12
-ENGINES = ["numpy", "numba"]
+ENGINES = GENERAL_ENGINES   # every registered engine that runs any network
 
 
 def _start(seed):

@@ -56,13 +56,50 @@ def test_using_an_unfitted_estimator_raises_not_fitted_error(method):
 
 
 def test_vecnet_does_not_import_scikit_learn():
-    code = ("import sys, numpy as np, vecnet\n"
+    # Warning and raising included: they look for scikit-learn's classes in sys.modules only.
+    code = ("import sys, warnings, numpy as np, vecnet\n"
             "X = np.random.default_rng(0).normal(size=(20, 3))\n"
-            "vecnet.MLPClassifier(max_iter=2).fit(X, X[:, 0] > 0).predict(X)\n"
-            "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n")
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    clf = vecnet.MLPClassifier(max_iter=2).fit(X, (X[:, :1] > 0))\n"
+            "clf.predict(X)\n"
+            "try:\n"
+            "    vecnet.MLPRegressor().predict(X)\n"
+            "except vecnet.NotFittedError as e:\n"
+            "    raised = type(e)\n"
+            "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+            "kinds = sorted(w.category.__name__ for w in caught)\n"
+            "assert kinds == ['ConvergenceWarning', 'DataConversionWarning'], kinds\n"
+            "assert all(w.category.__mro__[1] is UserWarning for w in caught), caught\n"
+            "assert raised is vecnet.NotFittedError, raised\n")
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_warnings_are_vecnets_classes_and_scikit_learns_when_it_is_loaded(loaded, monkeypatch):
+    if loaded:
+        sklearn_exceptions = pytest.importorskip("sklearn.exceptions")
+    else:
+        monkeypatch.delitem(sys.modules, "sklearn.exceptions", raising=False)
+    X, y = blobs(n=40)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLPRegressor(max_iter=2, random_state=0).fit(X, y)
+        MLPClassifier(max_iter=2, random_state=0).fit(X, y[:, None])
+    expected = [vecnet.ConvergenceWarning, vecnet.DataConversionWarning, vecnet.ConvergenceWarning]
+    assert [w.category.__name__ for w in caught] == [c.__name__ for c in expected]
+    for w, vecnet_class in zip(caught, expected):
+        assert issubclass(w.category, vecnet_class)
+        if loaded:
+            assert issubclass(w.category, getattr(sklearn_exceptions, vecnet_class.__name__))
+        else:
+            assert w.category is vecnet_class
+    with pytest.raises(NotFittedError) as info:
+        MLPClassifier().predict(X)
+    assert isinstance(info.value, sklearn_exceptions.NotFittedError) if loaded else (
+        type(info.value) is NotFittedError)
 
 
 # -- architecture ----------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_the_optional_optimizer_state_is_checked(tmp_path, memory, steps, messag
     extra = {"optimizer_memory": memory} | ({} if steps is None else {"optimizer_steps": steps})
     write_npz(tmp_path / "o.npz", header, theta=theta, **extra)
     if message is None:
-        state = vecnet.load(tmp_path / "o.npz")._engine_state
+        state = vecnet.load(tmp_path / "o.npz").optimizer_state
         assert state.steps[0] == 3 and state.memory.shape == (2, 13)
         return
     with pytest.raises(ModelFormatError, match=message):

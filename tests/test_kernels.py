@@ -10,11 +10,10 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
+import numba
 import pytest
 
 import vecnet
-from helpers import assert_params_close
 from vecnet.activations import ACTIVATIONS
 from vecnet.losses import LOSSES
 
@@ -62,21 +61,111 @@ def test_kernel_and_its_python_twin_give_bit_identical_parameters():
 
 PAIRS = [(loss, out) for loss in LOSSES for out in ACTIVATIONS
          if LOSSES[loss].requires_output in (None, out)]
-OPTIMIZERS = [vecnet.SGD(lr=0.05), vecnet.SGD(lr=0.05, momentum=0.9),
-              vecnet.SGD(lr=0.05, momentum=0.9, nesterov=True, l2=0.01),
-              vecnet.SGD(lr=0.2, schedule="invscaling", power_t=0.3), vecnet.Adam(lr=0.01, l2=0.01)]
+HIDDEN = [n for n, a in ACTIVATIONS.items() if not a.output_only]
+OPTIMIZERS = ["vecnet.SGD(lr=0.05)", "vecnet.SGD(lr=0.05, momentum=0.9)",
+              "vecnet.SGD(lr=0.05, momentum=0.9, nesterov=True, l2=0.01)",
+              "vecnet.SGD(lr=0.2, schedule='invscaling', power_t=0.3)", "vecnet.Adam(lr=0.01, l2=0.01)"]
+
+PATH_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import vecnet
+
+    def path_difference(hidden, loss, output, optimizer, batch_size):
+        \"\"\"Largest parameter difference between the numba and numpy engines on one kernel path.\"\"\"
+        rng = np.random.default_rng(2)
+        X = rng.normal(size=(13, 4))
+        Y = (np.eye(3)[rng.integers(0, 3, 13)] if loss == "cce"
+             else rng.integers(0, 2, (13, 3)).astype(float))
+        kwargs = dict(activation=hidden, output_activation=output, loss=loss, init="he", seed=3)
+        a, b = vecnet.Network([4, 6, 3], **kwargs), vecnet.Network([4, 6, 3], **kwargs)
+        fit = dict(epochs=3, batch_size=batch_size, optimizer=eval(optimizer))
+        a.fit(X, Y, engine="numpy", **fit)
+        b.fit(X, Y, engine="numba", **fit)
+        return float(np.abs(a.theta - b.theta).max())
+""")
 
 
-@pytest.mark.parametrize("hidden", [n for n, a in ACTIVATIONS.items() if not a.output_only])
-@pytest.mark.parametrize("loss,output", PAIRS)
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=repr)
-def test_every_kernel_path_matches_the_numpy_engine(hidden, loss, output, optimizer):
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(13, 4))
-    Y = (np.eye(3)[rng.integers(0, 3, 13)] if loss == "cce"
-         else rng.integers(0, 2, (13, 3)).astype(float))
-    kwargs = dict(activation=hidden, output_activation=output, loss=loss, init="he", seed=3)
-    a, b = vecnet.Network([4, 6, 3], **kwargs), vecnet.Network([4, 6, 3], **kwargs)
-    a.fit(X, Y, epochs=3, batch_size=5, optimizer=optimizer, engine="numpy")
-    b.fit(X, Y, epochs=3, batch_size=5, optimizer=optimizer, engine="numba")
-    assert_params_close(b, a.theta, 1e-10, f"{hidden}/{output}/{loss}/{optimizer}")
+def _path_difference(*args):
+    namespace = {}
+    exec(PATH_SCRIPT, namespace)
+    return namespace["path_difference"](*args)
+
+
+def test_every_kernel_path_of_the_python_twin_matches_the_numpy_engine():
+    """Every activation x loss/output x optimizer x (per-sample, batch), through the kernels' Python
+    twin (``NUMBA_DISABLE_JIT=1``, bit-identical to the compiled kernels): compiling them all would
+    take one kernel each."""
+    cases = [(h, loss, out, opt, b) for h in HIDDEN for loss, out in PAIRS for opt in OPTIMIZERS
+             for b in (1, 5)]
+    script = PATH_SCRIPT + textwrap.dedent(f"""
+        import json
+        print(json.dumps([path_difference(*case) for case in {cases!r}]))
+    """)
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(vecnet.__file__)))
+    differences = json.loads(out.stdout)
+    assert len(differences) == len(cases) == len(HIDDEN) * len(PAIRS) * len(OPTIMIZERS) * 2
+    worst = {case: d for case, d in zip(cases, differences) if not d <= 1e-10}
+    assert not worst
+
+
+COMPILED = [  # a representative set: every activation as hidden and as output, every loss,
+    # every optimizer piece, per sample and in batches, each compiled at least once
+    ("sigmoid", "mse", "identity", OPTIMIZERS[0], 5),
+    ("tanh", "bce", "sigmoid", OPTIMIZERS[1], 5),
+    ("relu", "cce", "softmax", OPTIMIZERS[4], 5),
+    ("identity", "mse", "tanh", OPTIMIZERS[2], 1),
+    ("sigmoid", "mse", "relu", OPTIMIZERS[3], 5),
+    ("tanh", "mse", "softmax", OPTIMIZERS[4], 1),
+    ("relu", "mse", "sigmoid", OPTIMIZERS[0], 1),
+]
+
+
+@pytest.mark.parametrize("hidden, loss, output, optimizer, batch_size", COMPILED)
+def test_compiled_kernel_paths_match_the_numpy_engine(hidden, loss, output, optimizer, batch_size):
+    assert _path_difference(hidden, loss, output, optimizer, batch_size) <= 1e-10
+
+
+def test_the_representative_set_covers_every_piece():
+    assert {c[0] for c in COMPILED} == set(HIDDEN)
+    assert {c[2] for c in COMPILED} == set(ACTIVATIONS)
+    assert {c[1] for c in COMPILED} == set(LOSSES)
+    assert {c[3] for c in COMPILED} == set(OPTIMIZERS)
+    assert {c[4] for c in COMPILED} == {1, 5}
+
+
+CACHE_SCRIPT = textwrap.dedent("""
+    import json
+    import vecnet
+    from vecnet.engines import _kernels
+    from vecnet.engines._kernel_config import kernel_settings
+
+    X, y = vecnet.article_data()
+    net = vecnet.Network([2, 2, 1], seed=0)
+    net.fit(X, y, epochs=2, batch_size=1, engine="numba")
+    kernel = _kernels.build_kernel(kernel_settings(net, vecnet.SGD(), 1)[0])
+    print(json.dumps([sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values())]))
+""")
+
+
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="nothing is compiled or cached")
+def test_a_second_process_loads_the_kernel_from_the_disk_cache(tmp_path):
+    def run():
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+        out = subprocess.run([sys.executable, "-c", CACHE_SCRIPT], env=env, capture_output=True,
+                             text=True, check=True, cwd=os.path.dirname(os.path.dirname(vecnet.__file__)))
+        return json.loads(out.stdout)
+
+    assert run() == [0, 1]     # compiled and saved
+    assert run() == [1, 0]     # loaded: no recompile
+
+
+def test_importing_vecnet_or_training_with_numpy_does_not_import_numba():
+    script = ("import sys, vecnet\n"
+              "assert 'numba' not in sys.modules\n"
+              "X, y = vecnet.article_data()\n"
+              "vecnet.Network([2, 2, 1], seed=0).fit(X, y, epochs=2, engine='numpy')\n"
+              "assert 'numba' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", script], check=True,
+                   cwd=os.path.dirname(os.path.dirname(vecnet.__file__)))

@@ -9,7 +9,7 @@ import vecnet
 from helpers import finite_difference
 from vecnet import engines
 from vecnet.activations import ACTIVATIONS
-from vecnet.optimizers import SGD
+from vecnet.optimizers import SGD, OptimizerState
 
 X2 = np.array([[1.0, 0.0], [-1.0, 0.0]])
 Y2 = np.eye(3)[[1, 0]]          # sample 0 is class 1, sample 1 is class 0
@@ -60,8 +60,9 @@ def test_saturated_logits_numba_engine(output, loss, dtype):
     net = _saturated(output, loss, dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        losses = engines.run_numba(net, X2.astype(dtype), Y2.astype(dtype),
-                                   np.arange(2)[None], 1, 2, SGD(lr=1.0), engines.EngineState(net))
+        losses = engines.ENGINES["numba"].run_epochs(
+            net, X2.astype(dtype), Y2.astype(dtype), np.arange(2)[None], 1, 2, SGD(lr=1.0),
+            OptimizerState.zeros(net.n_params, net.dtype))
     assert losses == [pytest.approx(value, rel=1e-7 if dtype == np.float32 else 1e-15)]
     assert np.isfinite(net.theta).all()
     np.testing.assert_allclose(-net.params[1][1], db2, rtol=0, atol=1e-7)
@@ -87,7 +88,4 @@ def test_mse_works_with_every_output_activation(output):
     net.params[-1][1][...] += 0.3          # keep relu units away from their kink
     _, grad = net.gradients(X, Y)
     np.testing.assert_allclose(grad, finite_difference(net, X, Y), rtol=1e-6, atol=1e-8)
-    a, b = net.copy(), net.copy()
-    a.fit(X, Y, epochs=3, batch_size=2, engine="numpy")
-    b.fit(X, Y, epochs=3, batch_size=2, engine="numba")
-    np.testing.assert_allclose(a.theta, b.theta, rtol=0, atol=1e-10)
+    # the engines agree on every output with mse: test_engines.py

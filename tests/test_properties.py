@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vecnet
+from helpers import BASELINE, CHALLENGERS, GENERAL_ENGINES
 from vecnet import DivergenceWarning, Network
 
 HIDDEN = sorted(n for n, a in vecnet.ACTIVATIONS.items() if not a.output_only)
@@ -115,7 +116,7 @@ def test_fit_never_crashes_and_never_leaves_non_finite_weights(data, net):
         y = data.draw(hnp.arrays(np.float64, (n, k), elements=st.floats(0, 1)))
     else:
         y = np.eye(k)[data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, k - 1)))]
-    engine = data.draw(st.sampled_from(["numpy", "numba"]))
+    engine = data.draw(st.sampled_from(GENERAL_ENGINES))
     optimizer = data.draw(st.sampled_from(["sgd", "adam"]))
     lr = data.draw(st.sampled_from([1e-3, 0.1, 10.0]))
     batch_size = data.draw(st.one_of(st.none(), st.integers(1, n + 2)))
@@ -155,13 +156,15 @@ def test_numpy_and_numba_engines_agree_on_any_valid_problem(data, net):
     else:
         y = data.draw(hnp.arrays(np.float64, (n, k), elements=st.floats(0, 1)))
     batch_size = data.draw(st.one_of(st.none(), st.integers(1, n)))
-    a, b = net.copy(), net.copy()
-    ha = a.fit(X, y, epochs=2, lr=0.05, batch_size=batch_size, engine="numpy")
-    hb = b.fit(X, y, epochs=2, lr=0.05, batch_size=batch_size, engine="numba")
-    # Same algorithm, sums in another order: agreement to rounding of the network's dtype.
-    tol = 1e-4 if net.dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(a.theta, b.theta, rtol=tol, atol=tol)
-    np.testing.assert_allclose(ha.loss, hb.loss, rtol=tol, atol=tol)
+    a = net.copy()
+    ha = a.fit(X, y, epochs=2, lr=0.05, batch_size=batch_size, engine=BASELINE)
+    for engine in CHALLENGERS:
+        b = net.copy()
+        hb = b.fit(X, y, epochs=2, lr=0.05, batch_size=batch_size, engine=engine)
+        # Same algorithm, sums in another order: agreement to rounding of the network's dtype.
+        tol = 1e-4 if net.dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(a.theta, b.theta, rtol=tol, atol=tol)
+        np.testing.assert_allclose(ha.loss, hb.loss, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("method", ["predict", "fit"])
@@ -191,7 +194,7 @@ def test_save_load_round_trip_keeps_every_weight_and_prediction(data, net, tmp_p
             y = rng.uniform(0, 1, (len(X), net.sizes[-1]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            net.fit(X, y, epochs=2, batch_size=min(3, len(X)), engine=data.draw(st.sampled_from(["numpy", "numba"])))
+            net.fit(X, y, epochs=2, batch_size=min(3, len(X)), engine=data.draw(st.sampled_from(GENERAL_ENGINES)))
     vecnet.save(net, path)
     loaded = vecnet.load(path)
     assert loaded.sizes == net.sizes and loaded.dtype == net.dtype

@@ -173,13 +173,13 @@ def test_two_threads_fitting_one_estimator_take_turns(method):
                 est.partial_fit(X, y)
 
     if method == "partial_fit":   # no callbacks in partial_fit: slow the network's training instead
-        original = vecnet.training.fit
+        est_module = __import__("vecnet.estimators._mlp", fromlist=["train"])
+        original = est_module.train   # the training loop the estimators call
 
-        def slow_fit(*args, **kw):
+        def slow_train(*args, **kw):
             slow(0, {})
             return original(*args, **kw)
-        est_module = __import__("vecnet.estimators._mlp", fromlist=["_fit_network"])
-        saved, est_module._fit_network = est_module._fit_network, slow_fit
+        saved, est_module.train = original, slow_train
     try:
         threads = [threading.Thread(target=work) for _ in range(4)]
         for t in threads:
@@ -188,7 +188,7 @@ def test_two_threads_fitting_one_estimator_take_turns(method):
             t.join()
     finally:
         if method == "partial_fit":
-            est_module._fit_network = saved
+            est_module.train = saved
     assert not state["overlap"]
     if method == "fit":
         assert est.n_iter_ == 20 and len(est.loss_curve_) == 20

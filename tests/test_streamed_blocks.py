@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import vecnet
 from vecnet.data.rows import as_rows
-from vecnet.engines import EngineState, check_kernel_inputs, run_numba
-from vecnet.optimizers import SGD
+from vecnet.engines.numba_engine import check_kernel_inputs, run_numba
+from vecnet.optimizers import SGD, OptimizerState
 
 
 class Lying:
@@ -133,7 +133,8 @@ def test_lazy_blocks_are_the_consecutive_bounds(n, size):
 def _kernel_args(n=6):
     net = _net()
     X, y = _data(n)
-    return net, X, y.reshape(-1, 1), np.arange(n, dtype=np.int64)[None, :], EngineState(net)
+    state = OptimizerState.zeros(net.n_params, net.dtype)
+    return net, X, y.reshape(-1, 1), np.arange(n, dtype=np.int64)[None, :], state
 
 
 @pytest.mark.parametrize("breakage, match", [

@@ -8,7 +8,8 @@
 
 from .activations import ACTIVATIONS
 from .data import NpyRows, article_data, open_npy, synthetic
-from .estimators import ConvergenceWarning, MLPClassifier, MLPRegressor, NotFittedError
+from .estimators import ConvergenceWarning, DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
+from .interop import export_onnx
 from .io import ModelFormatError, load, save
 from .losses import LOSSES
 from .network import Network, from_reference
@@ -20,8 +21,8 @@ from .training import DivergenceWarning, EarlyStopping, History, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DivergenceWarning",
-    "EarlyStopping", "History", "MLPClassifier", "MLPRegressor", "ModelFormatError", "Network",
-    "NotFittedError", "NpyRows", "ReferenceNetwork", "SGD", "article_data", "fit",
-    "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
+    "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DataConversionWarning",
+    "DivergenceWarning", "EarlyStopping", "History", "MLPClassifier", "MLPRegressor",
+    "ModelFormatError", "Network", "NotFittedError", "NpyRows", "ReferenceNetwork", "SGD",
+    "article_data", "export_onnx", "fit", "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
 ]

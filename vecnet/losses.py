@@ -14,6 +14,13 @@ error that back-propagation starts from.
 - ``cce``: categorical cross-entropy, for a ``softmax`` output; computed as
   ``logsumexp(z) - sum(y * z)`` per sample. ``delta = (A - Y) / n_samples``.
 
+``value(Y, A, Z, work=None)`` and ``delta(Y, A, Z, activation, out=None,
+work=None)`` take an optional :class:`vecnet.activations.Scratch` of the
+output's shape and ``out`` for ``delta``: given them, they allocate nothing
+(the NumPy engine's reused buffers) and leave the floating-point error state
+to the caller (:func:`vecnet.activations.errstate`); the operations are the
+same either way.
+
 Each loss has an integer ``code`` for :mod:`vecnet.engines._kernels` (the table is :mod:`vecnet.codes`).
 """
 
@@ -25,47 +32,67 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import codes
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, errstate
 
 
-def mse_value(Y, A, Z):
+def _mean(a):
+    """``float(np.mean(a))`` without its Python wrapper: the same sum, the same division.
+
+    (``np.mean`` sums with ``np.add.reduce`` and divides by the count as an
+    ``np.intp``, then casts back to the array's dtype.)
+    """
+    return float(a.dtype.type(np.add.reduce(a, axis=None) / np.intp(a.size)))
+
+
+def mse_value(Y, A, Z, work=None):
     """``mean((Y - A)**2)``; inf when the squares overflow (training then stops as diverged)."""
-    with np.errstate(over="ignore"):
-        return float(np.mean((Y - A) ** 2))
+    tmp = None if work is None else work.tmp
+    with errstate(work, over="ignore"):
+        return _mean(np.square(np.subtract(Y, A, out=tmp), out=tmp))
 
 
-def mse_delta(Y, A, Z, activation):
+def mse_delta(Y, A, Z, activation, out=None, work=None):
     """``dL/dZ = -2 (Y - A) / (n * k) * f'(Z)``, formed in place from the output ``A``."""
-    delta = A - Y
+    delta = np.subtract(A, Y, out=out)
     delta *= 2.0 / Y.size
-    ACTIVATIONS[activation].backward(A, delta)
+    ACTIVATIONS[activation].backward(A, delta, work)
     return delta
 
 
-def bce_value(Y, A, Z):
+def bce_value(Y, A, Z, work=None):
     """``mean(max(z, 0) - z*y + log1p(exp(-|z|)))``: cross-entropy of ``sigmoid(z)``."""
-    with np.errstate(under="ignore"):  # exp(-|z|) underflows to 0 for |z| > 745: harmless
-        return float(np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
+    tmp, tmp2 = (None, None) if work is None else (work.tmp, work.tmp2)
+    with errstate(work, under="ignore"):  # exp(-|z|) underflows to 0 for |z| > 745: harmless
+        terms = np.subtract(np.maximum(Z, 0, out=tmp), np.multiply(Z, Y, out=tmp2), out=tmp)
+        soft = np.negative(np.abs(Z, out=tmp2), out=tmp2)
+        np.exp(soft, out=soft)
+        terms += np.log1p(soft, out=soft)
+        return _mean(terms)
 
 
-def bce_delta(Y, A, Z, activation):
+def bce_delta(Y, A, Z, activation, out=None, work=None):
     """``dL/dZ = (A - Y) / (n * k)``."""
-    delta = A - Y
+    delta = np.subtract(A, Y, out=out)
     delta *= 1.0 / Y.size
     return delta
 
 
-def cce_value(Y, A, Z):
+def cce_value(Y, A, Z, work=None):
     """``mean(logsumexp(z) - sum(y * z))``: cross-entropy of ``softmax(z)``."""
-    zmax = Z.max(axis=1, keepdims=True)
-    with np.errstate(over="ignore", under="ignore"):  # Z - zmax <= 0: exp only underflows
-        lse = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
-    return float(np.mean(lse - (Y * Z).sum(axis=1)))
+    tmp, col, row, row2 = (None,) * 4 if work is None else (work.tmp, work.col, work.row, work.row2)
+    zmax = np.maximum.reduce(Z, axis=1, keepdims=True, out=col)
+    with errstate(work, over="ignore", under="ignore"):  # Z - zmax <= 0: exp only underflows
+        e = np.subtract(Z, zmax, out=tmp)
+        np.exp(e, out=e)
+        lse = np.log(np.add.reduce(e, axis=1, out=row), out=row)
+        lse = np.add(zmax[:, 0], lse, out=row)
+    lse -= np.add.reduce(np.multiply(Y, Z, out=tmp), axis=1, out=row2)
+    return _mean(lse)
 
 
-def cce_delta(Y, A, Z, activation):
+def cce_delta(Y, A, Z, activation, out=None, work=None):
     """``dL/dZ = (A - Y) / n``."""
-    delta = A - Y
+    delta = np.subtract(A, Y, out=out)
     delta *= 1.0 / Y.shape[0]
     return delta
 

@@ -13,16 +13,17 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-import copy
+import math
 
 import numpy as np
 
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, UNBUFFERED, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
-from .engines import EngineState
+from .engines._workspace import forward_blocks
 from .io import ModelFormatError, savable
 from .io import save as save_model
 from .losses import LOSSES, check_pairing, get_loss
+from .optimizers import OptimizerState
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
 
@@ -58,6 +59,11 @@ class Network:
         Views into :attr:`theta`.
     theta : ndarray, shape (n_params,)
         All parameters, flat.
+    optimizer_state : vecnet.optimizers.OptimizerState or None
+        The optimizer's memory and update count after the last training
+        (``None`` before any): the next :meth:`fit` continues from it when it
+        matches, :meth:`save` stores it. Set it to ``None`` to train with a
+        fresh optimizer.
     """
 
     def __init__(self, sizes, activation="sigmoid", output_activation=None, loss="mse",
@@ -93,6 +99,7 @@ class Network:
                              f"({self.n_params * dtype.itemsize / 1e9:.3g} GB), more memory than "
                              f"this process can have") from None
         self.params = self._views(self.theta)
+        self.optimizer_state = None
         self.initialize(init, seed)
 
     # -- layout ---------------------------------------------------------------
@@ -109,6 +116,10 @@ class Network:
     def layer_activations(self):
         """Activation name of each layer, output last."""
         return [self.activation] * (self.n_layers - 1) + [self.output_activation]
+
+    def _activations(self):
+        """The :class:`~vecnet.activations.Activation` of each layer, output last."""
+        return [ACTIVATIONS[self.activation]] * (self.n_layers - 1) + [ACTIVATIONS[self.output_activation]]
 
     def layout(self):
         """Kernel layout: int64 array (n_layers, 5) of ``n_in, n_out, w_offset, b_offset, act_code``."""
@@ -172,8 +183,8 @@ class Network:
         new.__dict__.update(self.__dict__)
         new.theta = self.theta.copy()
         new.params = new._views(new.theta)
-        if "_engine_state" in self.__dict__:  # the optimizer's memory, not shared
-            new._engine_state = copy.deepcopy(self._engine_state)
+        if self.optimizer_state is not None:  # the optimizer's memory, not shared
+            new.optimizer_state = self.optimizer_state.copy()
         return new
 
     # -- computing --------------------------------------------------------------
@@ -203,11 +214,11 @@ class Network:
         TypeError
             For sparse or non-numeric ``X``.
         """
-        X = check_X(X, self.sizes[0], self.dtype)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            out = self._forward(X, keep)
+            X = self._check_input(X)
+            out = self._forward(X, True) if keep else forward_blocks(self, X)
         A = out[0][-1] if keep else out
-        if not np.isfinite(A).all():
+        if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
             raise ValueError(
                 f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
@@ -216,17 +227,39 @@ class Network:
                 f"{float(np.abs(self.theta).max()):.3g}; scale X")
         return out
 
-    def _forward(self, X, keep=False):
-        """:meth:`forward` for an ``X`` already checked and of the network's dtype."""
+    def _check_input(self, X):
+        """:func:`check_X`, with a fast path for a C-ordered ndarray of the right dtype and shape.
+
+        The fast path accepts ``X`` when ``sum(X**2)`` is finite, which it can
+        only be when every value is (a NaN or an inf makes it NaN or inf); if
+        the squares overflow, the full check decides.
+        """
+        if (type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[0]
+                and X.shape[1] == self.sizes[0] and X.flags.c_contiguous):
+            flat = X.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):  # overflow ignored: forward sets the error state
+                return X
+        return check_X(X, self.sizes[0], self.dtype)
+
+    def _forward(self, X, keep=False, workspace=None, out=None):
+        """:meth:`forward` for an ``X`` already checked and of the network's dtype.
+
+        With a :class:`~vecnet.engines._workspace.Workspace` for ``X``'s rows, every
+        array goes into its buffers (the output into ``out``, else ``workspace.out``).
+        The caller sets ``np.errstate`` (overflow and underflow ignored).
+        """
+        ws = workspace
         acts = [X]
         A = X
         Z = None
         last = self.n_layers - 1
-        for k, ((W, b), name) in enumerate(zip(self.params, self.layer_activations())):
-            Z = A @ W
+        fns = self._activations() if ws is None else ws.activations
+        for k, ((W, b), fn) in enumerate(zip(self.params, fns)):
+            Z = np.matmul(A, W, out=None if ws is None else ws.Z[k])
             Z += b
             # hidden layers in place; the output layer keeps Z for the loss
-            A = ACTIVATIONS[name].forward(Z, out=None if k == last else Z)
+            to = Z if k < last else out if out is not None or ws is None else ws.out
+            A = fn.forward(Z, to, UNBUFFERED if ws is None else ws.work[k])
             if keep:
                 acts.append(A)
         return (acts, Z) if keep else A
@@ -261,10 +294,11 @@ class Network:
         Like :meth:`gradients`, this trusts its inputs: finite arrays of the
         network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
         """
-        acts, Z = self._forward(X, keep=True)
-        return get_loss(self.loss).value(Y, acts[-1], Z)
+        with np.errstate(over="ignore", under="ignore"):
+            acts, Z = self._forward(X, keep=True)
+            return get_loss(self.loss).value(Y, acts[-1], Z, UNBUFFERED)
 
-    def gradients(self, X, Y, out=None):
+    def gradients(self, X, Y, out=None, workspace=None):
         """Loss and gradient of the batch loss, by matrix products.
 
         The engines call this once per batch, so it trusts its inputs: finite
@@ -276,6 +310,10 @@ class Network:
         Y : ndarray, shape (n_samples, sizes[-1])
         out : ndarray, shape (n_params,), optional
             Flat buffer to write the gradient into (laid out as :attr:`theta`).
+        workspace : vecnet.engines._workspace.Workspace, optional
+            Buffers for ``X``'s number of rows: then nothing batch-sized is
+            allocated, and the gradient goes to ``workspace.grad`` unless ``out``
+            is given. The results are bit-identical.
 
         Returns
         -------
@@ -283,18 +321,33 @@ class Network:
         grad : ndarray, shape (n_params,)
             Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
         """
-        grad = np.empty_like(self.theta) if out is None else out
-        acts, Z = self._forward(X, keep=True)
+        if workspace is not None:  # the engines, which set the error state once for a whole fit
+            return self._gradients(X, Y, out, workspace)
+        with np.errstate(over="ignore", under="ignore"):
+            return self._gradients(X, Y, out, None)
+
+    def _gradients(self, X, Y, out, ws):
+        """:meth:`gradients` with the error state set by the caller."""
+        if ws is None:
+            grad = np.empty_like(self.theta) if out is None else out
+            views = self._views(grad)
+        else:
+            grad = ws.grad if out is None else out
+            views = ws.grad_views if grad is ws.grad else self._views(grad)
+        acts, Z = self._forward(X, True, ws)
         loss = get_loss(self.loss)
-        value = loss.value(Y, acts[-1], Z)
-        delta = loss.delta(Y, acts[-1], Z, self.output_activation)
-        names = self.layer_activations()
-        for k, (dW, db) in reversed(list(enumerate(self._views(grad)))):
+        work = UNBUFFERED if ws is None else ws.work[-1]
+        value = loss.value(Y, acts[-1], Z, work)
+        delta = loss.delta(Y, acts[-1], Z, self.output_activation,
+                           None if ws is None else ws.delta[-1], work)
+        fns = self._activations() if ws is None else ws.activations
+        for k in range(len(fns) - 1, -1, -1):
+            dW, db = views[k]
             np.matmul(acts[k].T, delta, out=dW)
-            np.sum(delta, axis=0, out=db)
+            np.add.reduce(delta, axis=0, out=db)  # np.sum without its Python wrapper
             if k:
-                delta = delta @ self.params[k][0].T
-                ACTIVATIONS[names[k - 1]].backward(acts[k], delta)
+                delta = np.matmul(delta, self.params[k][0].T, out=None if ws is None else ws.delta[k - 1])
+                fns[k - 1].backward(acts[k], delta, UNBUFFERED if ws is None else ws.work[k - 1])
         return value, grad
 
     # -- training ---------------------------------------------------------------
@@ -322,8 +375,8 @@ class Network:
                               "output_activation": self.output_activation, "loss": self.loss,
                               "dtype": self.dtype.name}}
         arrays = {"theta": self.theta}
-        state = getattr(self, "_engine_state", None)
-        if (state is not None and state.memory.shape == (2, self.n_params)
+        state = self.optimizer_state
+        if (state is not None and state.fits(self.n_params, self.dtype)
                 and np.isfinite(state.memory).all()):
             arrays["optimizer_memory"] = state.memory
             arrays["optimizer_steps"] = state.steps
@@ -428,7 +481,4 @@ def _restore_optimizer(path, net, memory, steps):
         raise ModelFormatError(f"{path}: the optimizer state does not match the network")
     if not np.isfinite(memory).all():
         raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
-    state = EngineState(net)
-    state.memory[...] = memory
-    state.steps[...] = steps
-    net._engine_state = state
+    net.optimizer_state = OptimizerState(memory.copy(), steps.copy())

@@ -3,8 +3,8 @@ and a learning-rate schedule.
 
 An optimizer is a small frozen dataclass of settings. The NumPy engine calls
 :meth:`Optimizer.step` on the flat parameter vector; the compiled kernels get
-the same settings through :meth:`Optimizer.kernel_args` and apply the same
-formulas in :func:`vecnet.engines._kernels._update`.
+the same settings through :meth:`Optimizer.kernel_settings` and apply the same
+formulas in :func:`vecnet.engines._kernel_pieces.update`.
 
 With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
 
@@ -18,6 +18,11 @@ With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
 - ``l2``: adds ``l2 * W`` to the gradient of every weight matrix (not the
   biases), the gradient of ``l2 / 2 * sum(W**2)``. Reported losses do not
   include the penalty.
+
+What an optimizer carries from one update (and one ``fit``) to the next is an
+:class:`OptimizerState`: its memory and its update count. A network keeps the
+state of its last training in :attr:`vecnet.Network.optimizer_state`, so that
+training continues where it stopped and the state is saved with the weights.
 """
 
 from __future__ import annotations
@@ -30,6 +35,36 @@ from . import codes
 from .data.validation import check_bool, check_choice, check_real
 
 SCHEDULES = {"constant": codes.CONSTANT, "invscaling": codes.INVSCALING}
+
+
+@dataclass
+class OptimizerState:
+    """What an optimizer carries from one update to the next; updated in place by the engines.
+
+    Attributes
+    ----------
+    memory : ndarray, shape (2, n_params)
+        SGD's velocity in row 0 (row 1 unused), or Adam's ``m`` and ``v``; of
+        the network's dtype.
+    steps : ndarray of int64, shape (1,)
+        Updates taken so far (``t`` of the schedule and of Adam's bias correction).
+    """
+
+    memory: np.ndarray
+    steps: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_params, dtype):
+        """A fresh state: zero memory, no update taken."""
+        return cls(np.zeros((2, n_params), dtype=dtype), np.zeros(1, dtype=np.int64))
+
+    def fits(self, n_params, dtype):
+        """True when this state belongs to ``n_params`` parameters of ``dtype``."""
+        return self.memory.shape == (2, n_params) and self.memory.dtype == dtype
+
+    def copy(self):
+        """An independent copy."""
+        return OptimizerState(self.memory.copy(), self.steps.copy())
 
 
 @dataclass(frozen=True)
@@ -59,12 +94,13 @@ class Optimizer:
             return self.lr / (t + 1.0) ** self.power_t
         return self.lr
 
-    def kernel_args(self):
-        """``(opt_code, nesterov, schedule_code)`` and the float64 ``hyper`` array for the kernels."""
-        hyper = np.array([self.lr, getattr(self, "momentum", 0.0), getattr(self, "beta1", 0.9),
-                          getattr(self, "beta2", 0.999), getattr(self, "eps", 1e-8), self.l2,
-                          self.power_t], dtype=np.float64)
-        return (self.code, int(getattr(self, "nesterov", False)), SCHEDULES[self.schedule]), hyper
+    def kernel_settings(self):
+        """The settings the compiled kernels use, by name (see :mod:`vecnet.engines._kernel_config`)."""
+        return {"optimizer": self.code, "nesterov": bool(getattr(self, "nesterov", False)),
+                "schedule": SCHEDULES[self.schedule], "lr": self.lr,
+                "momentum": getattr(self, "momentum", 0.0), "beta1": getattr(self, "beta1", 0.9),
+                "beta2": getattr(self, "beta2", 0.999), "eps": getattr(self, "eps", 1e-8),
+                "l2": self.l2, "power_t": self.power_t}
 
 
 @dataclass(frozen=True)
@@ -94,19 +130,26 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0 (with momentum=0 it would do nothing)")
 
-    def step(self, theta, grad, state, t):
-        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+    def step(self, theta, grad, state, t, scratch=None):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params).
+
+        ``grad`` serves as scratch (its values afterwards are undefined), and
+        with ``scratch`` (n_params,) too a step allocates nothing; the
+        arithmetic is the same either way.
+        """
         lr = self.learning_rate(t)
         if self.momentum == 0:
-            theta -= lr * grad
+            theta -= np.multiply(lr, grad, out=grad)
             return
         v = state[0]
         v *= self.momentum
-        v -= lr * grad
+        step = np.multiply(lr, grad, out=grad)  # lr_t * g
+        v -= step
         if self.nesterov:
-            theta += self.momentum * v - lr * grad
+            step = np.subtract(np.multiply(self.momentum, v, out=scratch), step, out=scratch)
         else:
-            theta += v
+            step = v
+        theta += step
 
 
 @dataclass(frozen=True)
@@ -136,15 +179,27 @@ class Adam(Optimizer):
             self._set(name, check_real(getattr(self, name), name, low=0, high=1, high_open=True))
         self._set("eps", check_real(self.eps, "eps", low=0, low_open=True))
 
-    def step(self, theta, grad, state, t):
-        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params)."""
+    def step(self, theta, grad, state, t, scratch=None):
+        """Update ``theta`` (n_params,) in place from ``grad``; ``state`` (2, n_params).
+
+        ``grad`` serves as scratch (its values afterwards are undefined), and
+        with ``scratch`` (n_params,) too a step allocates nothing; the
+        arithmetic is the same either way.
+        """
         lr = self.learning_rate(t) * np.sqrt(1.0 - self.beta2 ** (t + 1.0)) / (1.0 - self.beta1 ** (t + 1.0))
         m, v = state
         m *= self.beta1
-        m += (1 - self.beta1) * grad
+        m += np.multiply(1 - self.beta1, grad, out=scratch)
         v *= self.beta2
-        v += (1 - self.beta2) * grad * grad
-        theta -= lr * m / (np.sqrt(v) + self.eps)
+        square = np.multiply(1 - self.beta2, grad, out=scratch)
+        square *= grad
+        v += square
+        if scratch is None or theta.dtype != lr.dtype:  # float32: lr (float64) makes this float64
+            theta -= lr * m / (np.sqrt(v) + self.eps)
+            return
+        step = np.multiply(lr, m, out=grad)
+        step /= np.add(np.sqrt(v, out=scratch), self.eps, out=scratch)
+        theta -= step
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

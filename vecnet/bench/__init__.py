@@ -33,7 +33,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..network import Network
+from ..engines import ENGINES
 from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
     ARTICLE,
     FULL,
@@ -49,6 +49,7 @@ from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.S
 )
 
 ENGINE_ORDER = ("reference", "numpy", "numba", "numpy-hand", "torch", "sklearn")
+"""Order of the runners in the plot; any other registered engine follows."""
 
 
 def _engine_runner(engine):
@@ -67,13 +68,15 @@ def _hand_runner(w, net, X, Y, epochs=None, n=None):
 
 def runner(engine):
     """``run(workload, net, X, Y, epochs=None, n=None)`` training ``net`` in place with ``engine``."""
+    if engine in ENGINES:
+        return _engine_runner(engine)
     if engine == "numpy-hand":
         return _hand_runner
     if engine in ("torch", "sklearn"):
         from . import peers as _peers
 
         return _peers.runner(engine)
-    return _engine_runner(engine)
+    raise ValueError(f"unknown runner {engine!r}")
 
 
 def time_runs(w, engines, repeat=5, budget=1.0, data=None, progress=None):
@@ -108,30 +111,34 @@ def time_runs(w, engines, repeat=5, budget=1.0, data=None, progress=None):
 
 
 _COMPILE_SCRIPT = """
-import time, numpy as np, vecnet
-net = vecnet.Network([2, 2, 1], seed=0, dtype=np.{dtype})
-X = np.zeros((4, 2), dtype=np.{dtype}); y = np.zeros(4, dtype=np.{dtype})
-t0 = time.perf_counter()
-h = net.fit(X, y, epochs=1, batch_size=1, engine="numba")
+import numpy as np
+from vecnet.bench import workloads
+w = workloads.{name}
+X, Y = w.data()
+net = w.network()
+batch = w.batch_size if w.batch_size in (None, 1) else min(w.batch_size, 2)
+h = net.fit(X[:2], Y[:2], epochs=1, batch_size=batch, lr=w.lr, engine="numba")
 print(h.compile_time)
 """
 
 
-def compile_time(dtype="float64", disable_jit=False):
-    """Seconds to compile the Numba kernel from nothing: a fresh process and an empty cache.
+def compile_time(workload="ARTICLE", disable_jit=False):
+    """Seconds to compile one configuration's Numba kernel from nothing: a fresh process, an empty cache.
 
-    Runs a one-sample fit in a subprocess whose ``NUMBA_CACHE_DIR`` is a new
-    temporary directory and returns the compile time that fit records. With
-    ``disable_jit`` the subprocess runs with ``NUMBA_DISABLE_JIT=1`` (a quick
-    check that the measurement itself works).
+    Runs a fit of the workload's network (``workload`` names one in
+    :mod:`vecnet.bench.workloads`, e.g. ``"ARTICLE"``, ``"SMALL"``, ``"WIDE"``) on
+    two samples in a subprocess whose ``NUMBA_CACHE_DIR`` is a new temporary
+    directory, and returns the compile time that fit records (the time until
+    its kernel is ready). With ``disable_jit`` the subprocess runs with
+    ``NUMBA_DISABLE_JIT=1`` (a quick check that the measurement itself works).
     """
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with tempfile.TemporaryDirectory(prefix="vecnet-jit-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache,
                    PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
         if disable_jit:
             env["NUMBA_DISABLE_JIT"] = "1"
-        out = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT.format(dtype=dtype)], env=env,
+        out = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT.format(name=workload)], env=env,
                              capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
@@ -222,7 +229,8 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(r["label"] for r in rows))
-    engines = [e for e in ENGINE_ORDER if any(r["engine"] == e and r["vs_numpy"] for r in rows)]
+    order = (*ENGINE_ORDER, *(e for e in ENGINES if e not in ENGINE_ORDER))
+    engines = [e for e in order if any(r["engine"] == e and r["vs_numpy"] for r in rows)]
     fig, ax = plt.subplots(figsize=(10, 0.6 + 0.5 * len(names) * max(len(engines), 1) ** 0.5))
     height = 0.8 / max(len(engines), 1)
     for j, engine in enumerate(engines):
@@ -261,15 +269,16 @@ def main(args, out=print):
             raise OSError('--plot needs matplotlib: pip install "vecnet[plot]"') from None
     workloads = QUICK if args.quick else WORKLOADS
     progress = _progress_printer(sys.stderr)
-    progress("compiling (or loading) the numba kernel ...")
-    jit = _warm_numba()
+    progress("compiling (or loading) the numba kernels ...")
+    jit, kernels = _warm_numba(workloads)
     rows = run_matrix(workloads, peers=args.peers, progress=progress)
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     info = machine()
     out(f"vecnet bench on {info['cpu']} ({info['cores']} cores), numpy {info['numpy']}, "
         f"numba {info['numba']}")
-    out(f"numba kernel ready in {jit:.2f} s (compile or cache load, not in the times below)")
+    out(f"numba kernels ready in {jit:.2f} s ({kernels} configurations compiled or loaded from "
+        f"the cache; not in the times below)")
     out("")
     out(format_table(rows))
     out("")
@@ -286,10 +295,15 @@ def main(args, out=print):
     return 0
 
 
-def _warm_numba():
-    """Compile or load every kernel signature the matrix needs; return the seconds it took."""
+def _warm_numba(workloads):
+    """Compile or load the kernel of every numba workload; ``(seconds, configurations)``."""
     t0 = time.perf_counter()
-    for dtype in ("float64", "float32"):
-        net = Network([2, 2, 1], seed=0, dtype=dtype)
-        net.fit(np.zeros((2, 2), dtype=dtype), np.zeros(2, dtype=dtype), epochs=1, engine="numba")
-    return time.perf_counter() - t0
+    count = 0
+    for w in workloads:
+        if "numba" not in w.engines:
+            continue
+        X, Y = w.data()
+        batch = w.batch_size if w.batch_size in (None, 1) else min(w.batch_size, 2)
+        h = w.network().fit(X[:2], Y[:2], epochs=1, batch_size=batch, lr=w.lr, engine="numba")
+        count += h.compile_time > 0
+    return time.perf_counter() - t0, count

@@ -99,7 +99,7 @@ SGD_10K = Workload("sgd-10k", (2, 2, 1), 10_000)
 SGD_100K = Workload("sgd-100k", (2, 2, 1), 100_000, engines=("reference", "numba"))
 FULL = Workload("full-batch", (2, 2, 1), 1_000, None, 50)
 SMALL = Workload("small", (10, 32, 32, 1), 50_000, 32, activation="sigmoid",
-                 output_activation="sigmoid", loss="bce", engines=("numpy", "numba"))
+                 output_activation="sigmoid", loss="bce", engines=("numpy", "numpy-hand", "numba"))
 SMALL_TANH = replace(SMALL, name="small-tanh", activation="tanh")
 WIDE = Workload("wide", (784, 256, 128, 10), 6_000, 128, activation="relu",
                 output_activation="softmax", loss="cce", lr=0.01,
@@ -116,43 +116,74 @@ QUICK = (replace(ARTICLE, epochs=200), replace(SGD_10K, n_samples=2_000),
 """``vecnet bench --quick``: the same kinds of job, smaller."""
 
 
-def handwritten_numpy(net, X, Y, batch_size, epochs, lr):
-    """Train ``net`` in place the plain way: ReLU hidden layers, softmax output, cross-entropy.
+def _hand_hidden(Z, activation):
+    """The hidden activation, the plain way (a new array)."""
+    if activation == "relu":
+        return np.maximum(Z, 0)
+    if activation == "tanh":
+        return np.tanh(Z)
+    return 1 / (1 + np.exp(-Z))
 
-    The same arithmetic as the ``"numpy"`` engine (``delta = (P - Y) / m``,
-    ``dW = A.T @ delta``, ``W -= lr * dW``) with nothing else: the ceiling for
-    that engine. Returns the last epoch's mean loss.
+
+def _hand_backward(delta, A, activation):
+    """``delta`` times the hidden activation's derivative at its output ``A``, the plain way."""
+    if activation == "relu":
+        delta[A <= 0] = 0
+    elif activation == "tanh":
+        delta *= 1 - A**2
+    else:
+        delta *= A * (1 - A)
+    return delta
+
+
+def handwritten_numpy(net, X, Y, batch_size, epochs, lr):
+    """Train ``net`` in place the plain way, with its arithmetic and nothing else.
+
+    Hidden layers ``relu``, ``tanh`` or ``sigmoid``; a softmax output with
+    cross-entropy or a sigmoid output with binary cross-entropy (the loss from
+    the logits, as the engine computes it). The same arithmetic as the
+    ``"numpy"`` engine (``delta = (P - Y) / m``, ``dW = A.T @ delta``,
+    ``W -= lr * dW``) written as a plain loop, each intermediate a new array:
+    the ceiling for that engine. Returns the last epoch's mean loss.
     """
     params = net.params
+    hidden = net.activation
+    softmax = net.output_activation == "softmax"
     n = X.shape[0]
     for _ in range(epochs):
         total = 0.0
         for start in range(0, n, batch_size):
             A = X[start:start + batch_size]
+            Yb = Y[start:start + batch_size]
             m = A.shape[0]
             acts = [A]
             for W, b in params[:-1]:
                 A = A @ W
                 A += b
-                np.maximum(A, 0, out=A)
+                A = _hand_hidden(A, hidden)
                 acts.append(A)
             W, b = params[-1]
             Z = A @ W
             Z += b
-            Z -= Z.max(axis=1, keepdims=True)
-            P = np.exp(Z)
-            s = P.sum(axis=1, keepdims=True)
-            total += float(np.sum(np.log(s[:, 0]) - (Y[start:start + m] * Z).sum(axis=1)))
-            P /= s
-            delta = P - Y[start:start + m]
-            delta *= 1.0 / m
+            if softmax:
+                Z -= Z.max(axis=1, keepdims=True)
+                P = np.exp(Z)
+                s = P.sum(axis=1, keepdims=True)
+                total += float(np.sum(np.log(s[:, 0]) - (Yb * Z).sum(axis=1)))
+                P /= s
+                delta = P - Yb
+                delta *= 1.0 / m
+            else:
+                P = 1 / (1 + np.exp(-Z))
+                total += float(np.mean(np.maximum(Z, 0) - Z * Yb + np.log1p(np.exp(-np.abs(Z))))) * m
+                delta = P - Yb
+                delta *= 1.0 / delta.size
             for k in range(len(params) - 1, -1, -1):
                 W, b = params[k]
                 dW = acts[k].T @ delta
                 db = delta.sum(axis=0)
                 if k:
-                    delta = delta @ W.T
-                    delta[acts[k] <= 0] = 0
+                    delta = _hand_backward(delta @ W.T, acts[k], hidden)
                 W -= lr * dW
                 b -= lr * db
         total /= n

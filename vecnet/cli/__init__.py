@@ -1,4 +1,4 @@
-"""The ``vecnet`` command line: ``demo``, ``bench``, ``train`` and ``predict``."""
+"""The ``vecnet`` command line: ``demo``, ``bench``, ``train``, ``predict`` and ``convert``."""
 
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def build_parser():
     from .train import add_parsers
 
     add_parsers(sub)
+    from .convert import add_parser as add_convert
+
+    add_convert(sub)
     return parser
 
 

@@ -52,8 +52,8 @@ def run_demo(seed=0, epochs=1000, lr=0.1, every=100, out=print):
     results = {}
     for engine in ENGINE_ORDER:
         if engine == "numba":
-            out("(the Numba engine compiles its kernel on first use: up to a minute once, "
-                "then it loads from the cache in about a second)")
+            out("(the Numba engine compiles this configuration's kernel on first use, a few "
+                "seconds once; later runs load it from the cache)")
         net = from_reference(start)
         t0 = time.perf_counter()
         with warnings.catch_warnings():

@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from ..engines import engine_names
+
 TRAIN_EPILOG = """\
 examples:
   vecnet train iris.csv --target species -o iris.npz
@@ -330,7 +332,7 @@ def add_parsers(sub):
     p.add_argument("--validation-fraction", type=float, default=0.1, metavar="F",
                    help="share held out by --early-stopping (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and split (default 0)")
-    p.add_argument("--engine", choices=["auto", "numpy", "numba"], default="auto",
+    p.add_argument("--engine", choices=engine_names(general=True), default="auto",
                    help="training engine (default auto)")
     p.add_argument("--delimiter", type=_delimiter, default=",", help="CSV field separator (default ',')")
     p.add_argument("-v", "--verbose", action="store_true", help="print the loss of every epoch")

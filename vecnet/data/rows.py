@@ -17,7 +17,13 @@ Three kinds of input are accepted:
   not an ndarray, such as :class:`NpyRows` (from :func:`open_npy`) or an h5py
   dataset. It is always streamed. :class:`NpyRows` reads rows with plain file
   reads and maps nothing, so it works for files larger than the address space
-  the process may use (``RLIMIT_AS``), where even a ``numpy.memmap`` fails.
+  the process may use (``RLIMIT_AS``), where even a ``numpy.memmap`` fails;
+- a dask array (recognised by its ``dask`` graph and ``chunks``; dask is never
+  imported here): always streamed, one chunk computed at a time (see
+  :class:`DaskRows`). Its blocks follow its row chunks instead of
+  ``chunk_bytes``: each block ends where a chunk ends, moved back to a multiple
+  of the batch size, so that the batches are those of the same data in memory.
+  Column chunks are joined (``rechunk({1: -1})``): a block holds whole rows.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 
 import numpy as np
 
-from .validation import _as_float_array, _check_finite, check_magnitude
+from .validation import _as_float_array, check_values, read_rows
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -112,6 +118,75 @@ class NpyRows:
         return f"NpyRows({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
 
 
+def is_dask_array(a):
+    """True for a dask array: it has a task graph (``dask``) and ``chunks`` (dask is not imported)."""
+    return hasattr(a, "dask") and hasattr(a, "chunks") and hasattr(a, "blocks")
+
+
+class DaskRows:
+    """The rows of a dask array, computed one chunk at a time.
+
+    ``rows[lo:hi]`` computes the chunks holding those rows. A chunk whose first
+    rows are asked for is computed whole and kept until the next one, so that
+    reading the rows in order computes each chunk once; the tail of a chunk
+    that is no longer kept is computed on its own (dask reads only that slice
+    of an array made with ``from_array``, ``from_zarr`` and the like).
+
+    Parameters
+    ----------
+    array : dask.array.Array, shape (n_samples,) or (n_samples, n_features)
+        Column chunks are joined (``array.rechunk({1: -1})``).
+    name : str
+        Used in error messages.
+
+    Attributes
+    ----------
+    bounds : ndarray of int64, shape (n_chunks + 1,)
+        Where the row chunks start and end: ``0, ..., n_samples``.
+    """
+
+    def __init__(self, array, name="X"):
+        sizes = array.chunks[0]
+        if any(np.isnan(c) for c in sizes):
+            raise ValueError(f"{name} is a dask array with unknown chunk sizes; call "
+                             f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))")
+        if any(len(c) > 1 for c in array.chunks[1:]):
+            array = array.rechunk({k: -1 for k in range(1, array.ndim)})   # chunks of whole rows
+        self.array = array
+        self.shape = tuple(int(s) for s in array.shape)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self.bounds = np.cumsum([0, *sizes]).astype(np.int64)
+        self._kept = (-1, None)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        """Rows ``key`` (a slice with step 1) as a new ndarray."""
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("DaskRows supports row slices with step 1 only, e.g. rows[10:20]")
+        start, stop, _ = key.indices(self.shape[0])
+        parts = []
+        i = int(np.searchsorted(self.bounds, start, side="right")) - 1
+        while start < stop:
+            lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
+            end = min(stop, hi)
+            if self._kept[0] != i and start == lo:
+                self._kept = (i, np.asarray(self.array.blocks[i].compute()))
+            if self._kept[0] == i:
+                parts.append(self._kept[1][start - lo:end - lo])
+            else:
+                parts.append(np.asarray(self.array[start:end].compute()))
+            start, i = end, i + 1
+        if not parts:
+            return np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def __repr__(self):
+        return f"DaskRows(shape={self.shape}, dtype={self.dtype}, chunks={len(self.bounds) - 1})"
+
+
 def open_npy(path):
     """Open a ``.npy`` file for training without loading or mapping it; see :class:`NpyRows`."""
     return NpyRows(path)
@@ -125,7 +200,7 @@ def _is_lazy(a, chunk_bytes=0):
     """
     if isinstance(a, np.ndarray) or not all(hasattr(a, k) for k in ("shape", "dtype", "__getitem__")):
         return False
-    if not hasattr(a, "__array__"):
+    if is_dask_array(a) or not hasattr(a, "__array__"):
         return True
     try:
         return int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize > chunk_bytes
@@ -137,6 +212,11 @@ def _raw(a, name, dtype, chunk_bytes):
     """``a`` kept as it is (ndarray, lazy array) when it is already numeric, else read into memory."""
     if hasattr(a, "tocsr") or hasattr(a, "todense"):
         raise TypeError(f"sparse input is not supported for {name}; convert it with {name}.toarray()")
+    if hasattr(a, "dask") and hasattr(a, "npartitions") and not hasattr(a, "chunks"):
+        raise TypeError(f"{name} is a dask DataFrame or Series; pass a dask array: "
+                        f"{name}.to_dask_array(lengths=True)")
+    if is_dask_array(a):
+        a = DaskRows(a, name)
     if isinstance(a, np.ndarray) or _is_lazy(a, chunk_bytes):
         kind = np.dtype(a.dtype).kind
         if kind == "c":
@@ -187,9 +267,33 @@ class Rows:
         check_block(Y, (b - a, self.width[1]), self.dtype, f"y rows {a}:{b}")
         return X, Y
 
-    def blocks(self, block_rows):
-        """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows: a lazy sequence."""
-        return BlockBounds(len(self), block_rows)
+    def chunk_bounds(self):
+        """Where the row chunks of dask data end, relative to this view; ``None`` for other data."""
+        for a in (self.X, self.Y):
+            if isinstance(a, DaskRows):
+                inside = a.bounds[(a.bounds > self.start) & (a.bounds < self.stop)]
+                return [int(b) - self.start for b in inside] + [len(self)]
+        return None
+
+    def blocks(self, block_rows, multiple=1):
+        """``(lo, hi)`` bounds of consecutive blocks of ``block_rows`` rows: a sequence.
+
+        For dask data, the blocks follow the chunks instead: each ends where a
+        chunk ends, moved back to a multiple of ``multiple`` (the batch size), so
+        that no batch is cut; chunks smaller than that join the next block.
+        Other data get a lazy :class:`BlockBounds` (two integers, never a list).
+        """
+        ends = self.chunk_bounds()
+        if ends is None:
+            return BlockBounds(len(self), block_rows)
+        ends = sorted({e // multiple * multiple for e in ends[:-1]} - {0} | {len(self)})
+        return list(zip([0, *ends[:-1]], ends))
+
+    def select(self, index):
+        """The rows ``index`` (an integer array, relative to this view), copied into memory."""
+        X, Y = self.take(0, len(self)) if _is_lazy(self.X) or _is_lazy(self.Y) else (
+            np.asarray(self.X)[self.start:self.stop], np.asarray(self.Y)[self.start:self.stop])
+        return Rows(X[index], Y[index], self.dtype)
 
     def split(self, n_last):
         """The first ``len - n_last`` rows and the last ``n_last``, as two views."""
@@ -248,19 +352,6 @@ class BlockBounds:
     def __iter__(self):
         for lo in range(0, self.n, self.size):
             yield lo, min(lo + self.size, self.n)
-
-
-def read_rows(a, lo, hi, name):
-    """Rows ``lo:hi`` of ``a`` (an ndarray or a lazy array) as an ndarray, with its row count checked."""
-    block = np.asarray(a[lo:hi])
-    if block.ndim == 0 or block.shape[0] != hi - lo:
-        got = "a scalar" if block.ndim == 0 else f"{block.shape[0]} rows (shape {block.shape})"
-        raise ValueError(f"{name}[{lo}:{hi}] returned {got}, not the {hi - lo} rows asked for: "
-                         f"the array's slicing does not agree with its shape {tuple(a.shape)}")
-    if block.shape[1:] != tuple(a.shape[1:]):
-        raise ValueError(f"{name}[{lo}:{hi}] returned rows of shape {block.shape[1:]}, but {name} "
-                         f"has shape {tuple(a.shape)}")
-    return block
 
 
 def check_block(block, shape, dtype, name):
@@ -322,24 +413,12 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     if k != n_out:
         raise ValueError(f"{yn} has shape {Y.shape}, but the network has {n_out} outputs "
                          f"(expected shape ({n}, {n_out}))")
+    if isinstance(X, DaskRows) and isinstance(Y, DaskRows):
+        Y = DaskRows(Y.array.rechunk({0: X.array.chunks[0]}), yn)   # the same row chunks as X
     rows = Rows(X, Y, dtype)
-    low, high = np.inf, -np.inf
-    limit = float(np.finfo(dtype).max)
-    for lo, hi in rows.blocks(rows.block_rows(chunk_bytes)):
-        for a, name in zip((X, Y), names):
-            block = read_rows(a, lo, hi, name)
-            smallest, largest = float(block.min()), float(block.max())  # NaN propagates
-            if not (np.isfinite(smallest) and np.isfinite(largest)):
-                _check_finite(block, name, offset=lo)  # raises, saying where
-            biggest = max(largest, -smallest)
-            if biggest > limit:
-                raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
-                                 f"of {np.dtype(dtype).name}, the network's dtype: "
-                                 f"scale {name} or use a float64 network")
-            if biggest > np.sqrt(limit):
-                check_magnitude(block, name, dtype)  # raises
-            if a is Y and target_loss:
-                low, high = min(low, smallest), max(high, largest)
+    block_rows = rows.block_rows(chunk_bytes)
+    check_values(X, xn, dtype, block_rows)
+    low, high = check_values(Y, yn, dtype, block_rows)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")

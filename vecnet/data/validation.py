@@ -92,6 +92,55 @@ def check_magnitude(arr, name, dtype=None):
                              f"{name} squared and would overflow): scale {name} first")
 
 
+def read_rows(a, lo, hi, name):
+    """Rows ``lo:hi`` of ``a`` (an ndarray or a lazy array) as an ndarray, with its row count checked."""
+    block = np.asarray(a[lo:hi])
+    if block.ndim == 0 or block.shape[0] != hi - lo:
+        got = "a scalar" if block.ndim == 0 else f"{block.shape[0]} rows (shape {block.shape})"
+        raise ValueError(f"{name}[{lo}:{hi}] returned {got}, not the {hi - lo} rows asked for: "
+                         f"the array's slicing does not agree with its shape {tuple(a.shape)}")
+    if block.shape[1:] != tuple(a.shape[1:]):
+        raise ValueError(f"{name}[{lo}:{hi}] returned rows of shape {block.shape[1:]}, but {name} "
+                         f"has shape {tuple(a.shape)}")
+    return block
+
+
+def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True):
+    """Scan ``a`` once, ``block_rows`` rows at a time (default: about 4M values); return its ``(min, max)``.
+
+    The one scan of user data: :func:`check_X`, :func:`vecnet.data.rows.as_rows`
+    and the estimators' checks all read their arrays through it.
+
+    Refuses NaN and inf (with ``nonfinite`` as the message when given, else one
+    saying where the first is), values beyond the range of ``dtype`` and, with
+    ``magnitude``, values too large to train on (see
+    :func:`vecnet.data.validation.check_magnitude`).
+    """
+    if block_rows is None:
+        block_rows = max(1, FINITE_CHECK_ELEMENTS // max(1, int(np.prod(a.shape[1:]))))
+    low, high = np.inf, -np.inf
+    limit = float(np.finfo(dtype).max)
+    n = a.shape[0]
+    for lo in range(0, n, block_rows):
+        block = read_rows(a, lo, min(lo + block_rows, n), name)  # refuses short or long blocks
+        if block.size == 0:
+            continue
+        smallest, largest = float(block.min()), float(block.max())  # NaN propagates
+        if not (np.isfinite(smallest) and np.isfinite(largest)):
+            if nonfinite is not None:
+                raise ValueError(nonfinite)
+            _check_finite(block, name, offset=lo)  # raises, saying where
+        biggest = max(largest, -smallest)
+        if biggest > limit:
+            raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
+                             f"of {np.dtype(dtype).name}, the network's dtype: "
+                             f"scale {name} or use a float64 network")
+        if magnitude and biggest > np.sqrt(limit):
+            check_magnitude(block, name, dtype)  # raises
+        low, high = min(low, smallest), max(high, largest)
+    return low, high
+
+
 def check_X(X, n_features, dtype, name="X"):
     """``X`` as a 2-D float array (n_samples, n_features) of ``dtype``, finite and non-empty."""
     arr = _as_float_array(X, name, dtype)
@@ -107,25 +156,7 @@ def check_X(X, n_features, dtype, name="X"):
         raise ValueError(f"{name} has 0 features (shape {arr.shape}); at least 1 is needed")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the network expects {n_features}")
-    _check_finite(arr, name)
-    return arr
-
-
-def check_y(y, n_samples, n_outputs, dtype, name="y"):
-    """``y`` as a 2-D float array (n_samples, n_outputs) of ``dtype``; 1-D means one output."""
-    arr = _as_float_array(y, name, dtype)
-    shape = arr.shape
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 1-D or 2-D, got shape {shape}")
-    if arr.shape[0] != n_samples:
-        raise ValueError(f"X and {name} have different numbers of samples: "
-                         f"X has {n_samples}, {name} has shape {shape}")
-    if arr.shape[1] != n_outputs:
-        raise ValueError(f"{name} has shape {shape}, but the network has {n_outputs} outputs "
-                         f"(expected shape ({n_samples}, {n_outputs}))")
-    _check_finite(arr, name)
+    check_values(arr, name, dtype, magnitude=False)
     return arr
 
 

@@ -1,187 +1,77 @@
-"""The training engines, one function each, and the choice between them.
+"""The training engines: a registry of :class:`~vecnet.engines.base.Engine` objects and ``"auto"``.
 
-Every engine runs ``epochs`` epochs over ``X`` (n_samples, n_in) and ``Y``
-(n_samples, n_out), already validated and of the network's dtype, visiting the
-samples of epoch ``e`` in the order ``orders[e % len(orders)]`` in batches of
-``batch_size``. Each returns the per-epoch training losses (the mean of the
-per-sample losses taken before each update) of the epochs it completed; it
-stops early, with the weights as they were at the start of the failing epoch,
-when the loss or a weight stops being finite.
+Each engine lives in its own module ``vecnet/engines/<name>_engine.py``, which
+defines one :class:`~vecnet.engines.base.Engine` as ``ENGINE``; every such
+module is registered here, so adding an engine is adding its module.
 
-- ``"numpy"``: whole batches through matrix products; Python loops over batches
-  only.
-- ``"numba"``: the compiled kernel :func:`vecnet.engines._kernels.train_epochs`, every
-  sample and every update in compiled code.
-- ``"reference"``: the per-scalar :class:`vecnet.reference.ReferenceNetwork`,
-  for the article's 2-2-1 network with plain SGD, per sample or full batch.
+- ``"numpy"`` (:mod:`.numpy_engine`): whole batches through matrix products.
+- ``"numba"`` (:mod:`.numba_engine`): the compiled kernel, every sample and
+  every update in compiled code.
+- ``"reference"`` (:mod:`.reference_engine`): the per-scalar
+  :class:`vecnet.reference.ReferenceNetwork`, for the article's 2-2-1 network
+  with plain SGD, per sample or full batch.
+
+``engine="auto"`` asks every engine for its :meth:`~vecnet.engines.base.Engine.cost`
+and takes the cheapest (:func:`choose_engine`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import pkgutil
 
-from ..losses import get_loss
-from ..optimizers import SGD
-from ..scalar_map import is_article_network, set_from_reference, to_reference
-from . import _kernels
+from .base import Engine
+from .numpy_engine import AUTO_CROSSOVER, layer_width
 
-ENGINES = ("auto", "numpy", "numba", "reference")
-
-
-class EngineState:
-    """What an optimizer carries from one call to the next: memory and update count."""
-
-    def __init__(self, net):
-        self.memory = np.zeros((2, net.n_params), dtype=net.dtype)
-        self.steps = np.zeros(1, dtype=np.int64)
+AUTO = "auto"
 
 
-def run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state):
-    """Train with batch matrix products; see the module docstring."""
-    n = X.shape[0]
-    grad = np.empty_like(net.theta)
-    grad_views = net._views(grad)
-    losses = []
-    for e in range(epochs):
-        saved = net.theta.copy()
-        order = orders[e % len(orders)]
-        in_order = np.array_equal(order, np.arange(n))
-        total = 0.0
-        for start in range(0, n, batch_size):
-            if in_order:
-                Xb, Yb = X[start:start + batch_size], Y[start:start + batch_size]
-            else:
-                rows = order[start:start + batch_size]
-                Xb, Yb = X[rows], Y[rows]
-            value, _ = net.gradients(Xb, Yb, out=grad)
-            if not np.isfinite(value):
-                net.theta[...] = saved
-                return losses
-            total += value * Xb.shape[0]
-            if optimizer.l2:
-                for (dW, _), (W, _) in zip(grad_views, net.params):
-                    dW += optimizer.l2 * W
-            optimizer.step(net.theta, grad, state.memory, int(state.steps[0]))
-            state.steps[0] += 1
-        if not np.isfinite(net.theta).all():
-            net.theta[...] = saved
-            return losses
-        losses.append(total / n)
-    return losses
+def _discover():
+    """``{name: engine}`` of every ``*_engine`` module of this package, by :attr:`Engine.rank`."""
+    found = [importlib.import_module(f"{__name__}.{info.name}").ENGINE
+             for info in pkgutil.iter_modules(__path__) if info.name.endswith("_engine")]
+    return {e.name: e for e in sorted(found, key=lambda e: (e.rank, e.name))}
 
 
-def check_kernel_inputs(net, X, Y, orders, epochs, batch_size, state):
-    """``ValueError`` unless every array the compiled kernel indexes fits the sizes it reads.
-
-    The kernel takes ``n`` from ``X.shape[0]`` and the layer widths from the
-    network's layout, and indexes ``X``, ``Y``, ``orders``, ``theta`` and the
-    optimizer state with them without bounds checks. So this checks, from the
-    arrays themselves: ``X`` (n, n_in) and ``Y`` (n, n_out) C-contiguous of the
-    network's dtype; ``orders`` a C-contiguous int64 (k >= 1, n) array of
-    indexes in [0, n); ``theta`` and the state of the network's size; ``epochs
-    >= 0`` and ``batch_size >= 1`` as integers.
-    """
-    n_in, n_out = net.sizes[0], net.sizes[-1]
-    n = X.shape[0] if isinstance(X, np.ndarray) and X.ndim == 2 else -1
-    for a, name, shape, dtype in ((X, "X", (n, n_in), net.dtype), (Y, "Y", (n, n_out), net.dtype),
-                                  (net.theta, "theta", (net.n_params,), net.dtype),
-                                  (state.memory, "optimizer memory", (2, net.n_params), net.dtype),
-                                  (state.steps, "optimizer steps", (1,), np.int64)):
-        if not (isinstance(a, np.ndarray) and a.shape == shape and a.dtype == dtype
-                and a.flags.c_contiguous and a.flags.writeable | (name in ("X", "Y"))):
-            got = (f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__)
-            raise ValueError(f"compiled engine: {name} must be a C-contiguous {np.dtype(dtype).name} "
-                             f"array of shape {shape}, got {got}")
-    if n < 1:
-        raise ValueError(f"compiled engine: X has no rows (shape {X.shape})")
-    if not (isinstance(orders, np.ndarray) and orders.dtype == np.int64 and orders.ndim == 2
-            and orders.shape[0] >= 1 and orders.shape[1] == n and orders.flags.c_contiguous):
-        got = f"{orders.dtype} {orders.shape}" if isinstance(orders, np.ndarray) else type(orders).__name__
-        raise ValueError(f"compiled engine: orders must be a C-contiguous int64 array of shape "
-                         f"(k, {n}), got {got}")
-    if orders.min() < 0 or orders.max() >= n:
-        raise ValueError(f"compiled engine: orders holds indexes outside [0, {n}): "
-                         f"[{orders.min()}, {orders.max()}]")
-    for value, name, low in ((epochs, "epochs", 0), (batch_size, "batch_size", 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"compiled engine: {name} must be an integer >= {low}, got {value!r}")
+ENGINES = _discover()
+"""Engine name -> :class:`~vecnet.engines.base.Engine`; ``"auto"`` is not one (see :func:`resolve`)."""
 
 
-def run_numba(net, X, Y, orders, epochs, batch_size, optimizer, state):
-    """Train with the compiled kernel; see the module docstring."""
-    check_kernel_inputs(net, X, Y, orders, epochs, batch_size, state)
-    (code, nesterov, schedule), hyper = optimizer.kernel_args()
-    cfg = np.array([get_loss(net.loss).code, batch_size, code, nesterov, schedule], dtype=np.int64)
-    losses = np.zeros(epochs, dtype=np.float64)
-    done = _kernels.train_epochs(net.theta, net.layout(), cfg, hyper, X, Y, orders, epochs,
-                                 state.memory, state.steps, losses)
-    return losses[:done].tolist()
-
-
-def check_reference(net, X, batch_size, optimizer, orders):
-    """Refuse what the per-scalar reference cannot run, with the reason."""
-    n = X.shape[0]
-    if not is_article_network(net):
-        raise ValueError("engine 'reference' runs only the article's network "
-                         "([2, 2, 1], sigmoid, mse)")
-    if not (type(optimizer) is SGD and optimizer.momentum == 0 and optimizer.l2 == 0
-            and optimizer.schedule == "constant"):
-        raise ValueError("engine 'reference' runs only plain SGD (no momentum, l2 or schedule)")
-    if batch_size not in (1, n):
-        raise ValueError("engine 'reference' runs per-sample (batch_size=1) or full-batch "
-                         "(batch_size=None) training only")
-    if any(not np.array_equal(o, np.arange(n)) for o in orders):
-        raise ValueError("engine 'reference' visits samples in order; it cannot shuffle")
-
-
-def run_reference(net, X, Y, orders, epochs, batch_size, optimizer, state):
-    """Train the per-scalar reference from ``net``'s weights and copy the result back."""
-    ref = to_reference(net)
-    n = X.shape[0]
-    losses = []
-    for _ in range(epochs):  # one epoch at a time, to stop like the other engines
-        saved = ref.params()
-        if batch_size == 1:
-            ref.train(X, Y[:, 0], epochs=1, learn_rate=optimizer.lr, log_every=None,
-                      epoch_losses=losses)
-        else:
-            losses.extend(ref.train_full_batch(X, Y[:, 0], epochs=1, learn_rate=optimizer.lr))
-        if not np.isfinite([losses[-1], *ref.params().values()]).all():
-            ref = type(ref)(saved)
-            losses.pop()
-            break
-        state.steps[0] += n if batch_size == 1 else 1
-    set_from_reference(net, ref)
-    return losses
-
-
-RUNNERS = {"numpy": run_numpy, "numba": run_numba, "reference": run_reference}
-
-# engine="auto": the compiled kernel costs about the same per multiply-add at
-# any batch size, while the NumPy engine pays ~20-50 us of Python per batch and
-# then runs BLAS, which gets faster per multiply-add as the matrices grow. So
-# NumPy wins once batch x layer size is large enough. Measured one epoch each,
-# numpy against numba, on [w, w, w, 1] tanh/sigmoid/bce networks (2-core Xeon
-# 2.5 GHz, benchmarks/test_bench_crossover.py and `vecnet bench`), numba stays
-# faster up to a batch of ~1024 at width 4, ~256 at width 16, ~32 at width 64
-# and ~3 at width 256: everywhere batch * width**1.5 = 8,000 to 16,000 at the
-# crossover. The 784-256-128-10 network (width 448) goes to numpy even per
-# sample; 10-32-32-1 in batches of 32 (5,800) to numba; a full batch of 10,000
-# samples on 2-2-1 (28,000) to numpy.
-AUTO_CROSSOVER = 12_000
-"""``batch_size * width**1.5`` above which ``engine="auto"`` picks NumPy."""
-
-
-def layer_width(net):
-    """``sqrt(max(n_in * n_out))`` over the layers: the side of the biggest weight matrix made square."""
-    return max(i * o for i, o in zip(net.sizes[:-1], net.sizes[1:])) ** 0.5
+def engine_names(general=False):
+    """``("auto", ...)`` and the registered names; ``general`` keeps those that run any network."""
+    return (AUTO, *(name for name, e in ENGINES.items() if e.general or not general))
 
 
 def choose_engine(net, n_samples, batch_size):
-    """The engine ``"auto"`` picks for ``net`` trained in batches of ``batch_size``.
+    """The name of the engine ``"auto"`` picks for ``net`` trained in batches of ``batch_size``.
 
-    ``"numba"`` while ``batch_size * layer_width(net) ** 1.5 <= AUTO_CROSSOVER``,
-    else ``"numpy"``; ``n_samples`` counts through ``batch_size`` (full batch is
-    ``batch_size == n_samples``). See the measurements above.
+    The engine of the lowest :meth:`~vecnet.engines.base.Engine.cost` (ties go
+    to the first name in alphabetical order); ``n_samples`` counts through
+    ``batch_size`` (full batch is ``batch_size == n_samples``). With today's
+    engines: ``"numba"`` while ``batch_size * layer_width(net) ** 1.5 <=
+    AUTO_CROSSOVER``, else ``"numpy"`` (see :mod:`vecnet.engines.numpy_engine`
+    for the measurements).
     """
-    return "numba" if batch_size * layer_width(net) ** 1.5 <= AUTO_CROSSOVER else "numpy"
+    costs = [(e.cost(net, n_samples, batch_size), name) for name, e in ENGINES.items()]
+    return min((c, name) for c, name in costs if c is not None)[1]
+
+
+def resolve(name, net, n_samples, batch_size, optimizer, shuffled=False, streamed=False):
+    """The engine called ``name`` (``"auto"``: :func:`choose_engine`), after it accepted the work.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or the engine cannot run this training (the message says why).
+    """
+    if name == AUTO:
+        name = choose_engine(net, n_samples, batch_size)
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; valid ones are {list(engine_names())}")
+    engine = ENGINES[name]
+    engine.check(net, n_samples, batch_size, optimizer, shuffled, streamed)
+    return engine
+
+
+__all__ = ["AUTO", "AUTO_CROSSOVER", "ENGINES", "Engine", "choose_engine", "engine_names",
+           "layer_width", "resolve"]

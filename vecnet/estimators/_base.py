@@ -6,7 +6,10 @@
   asks for the tags).
 - :func:`check_features` and :func:`check_target`: input checks whose messages
   follow scikit-learn's wording, so tools written for scikit-learn recognise them.
-- :class:`NotFittedError`, :class:`ConvergenceWarning`, :class:`DataConversionWarning`.
+- :class:`NotFittedError`, :class:`ConvergenceWarning`, :class:`DataConversionWarning`, raised
+  and warned through :func:`not_fitted_error`, :func:`convergence_warning` and
+  :func:`data_conversion_warning`, which make them scikit-learn's classes too when scikit-learn
+  is loaded.
 """
 
 from __future__ import annotations
@@ -16,27 +19,16 @@ import sys
 import threading
 import warnings
 import weakref
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
+from ..data.validation import check_values
+
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before :meth:`fit`; a ``ValueError`` and an ``AttributeError``."""
-
-
-@cache
-def _with_sklearn_error(sklearn_error):
-    """A :class:`NotFittedError` that is also scikit-learn's, for code that catches that one."""
-    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
-
-
-def not_fitted_error(message):
-    """:class:`NotFittedError` with ``message``; also scikit-learn's when scikit-learn is loaded."""
-    sklearn_exceptions = sys.modules.get("sklearn.exceptions")   # never imported from here
-    if sklearn_exceptions is None:
-        return NotFittedError(message)
-    return _with_sklearn_error(sklearn_exceptions.NotFittedError)(message)
 
 
 class ConvergenceWarning(UserWarning):
@@ -45,6 +37,59 @@ class ConvergenceWarning(UserWarning):
 
 class DataConversionWarning(UserWarning):
     """The input was converted: a column vector ``y`` of shape (n, 1) was raveled."""
+
+
+# When scikit-learn is loaded, the estimators raise and warn with classes that are both vecnet's
+# and scikit-learn's (same name in sklearn.exceptions), so that `except sklearn.exceptions.X`,
+# `warnings.simplefilter("ignore", sklearn.exceptions.X)` and scikit-learn's estimator checks
+# treat vecnet's estimators as its own, while `except vecnet.X` keeps working. vecnet never
+# imports scikit-learn for this: it only looks in sys.modules, at the moment it raises or warns.
+# That loses nothing, since code can only name scikit-learn's class (in a filter, an except
+# clause or a check) once sklearn.exceptions has been imported; and importing it ourselves would
+# make scikit-learn (and SciPy) a dependency, or a cost on every fit, for users who never asked
+# for it.
+_SKLEARN_TWINS = (NotFittedError, ConvergenceWarning, DataConversionWarning)
+
+
+@cache
+def _with_sklearn_class(vecnet_class, sklearn_class):
+    """A subclass of ``vecnet_class`` and of scikit-learn's ``sklearn_class``."""
+    return type(vecnet_class.__name__, (vecnet_class, sklearn_class),
+                {"__module__": __name__, "__doc__": vecnet_class.__doc__, "__reduce__": _reduce_twin})
+
+
+def _reduce_twin(self):
+    """Pickle as vecnet's class name and args; unpickled as a twin again where scikit-learn is loaded."""
+    return _sklearn_twin_instance, (type(self).__name__, self.args)
+
+
+def _sklearn_twin_instance(name, args):
+    """An instance of the twin of vecnet's class ``name`` (vecnet's own class without scikit-learn)."""
+    return _sklearn_twin({c.__name__: c for c in _SKLEARN_TWINS}[name])(*args)
+
+
+def _sklearn_twin(vecnet_class):
+    """``vecnet_class``, also scikit-learn's class of that name when scikit-learn is loaded."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")   # never imported from here
+    sklearn_class = getattr(sklearn_exceptions, vecnet_class.__name__, None)
+    if sklearn_class is None:
+        return vecnet_class
+    return _with_sklearn_class(vecnet_class, sklearn_class)
+
+
+def not_fitted_error(message):
+    """:class:`NotFittedError` with ``message``; also scikit-learn's when scikit-learn is loaded."""
+    return _sklearn_twin(NotFittedError)(message)
+
+
+def convergence_warning(message):
+    """:class:`ConvergenceWarning` with ``message``; also scikit-learn's when scikit-learn is loaded."""
+    return _sklearn_twin(ConvergenceWarning)(message)
+
+
+def data_conversion_warning(message):
+    """:class:`DataConversionWarning` with ``message``; also scikit-learn's when it is loaded."""
+    return _sklearn_twin(DataConversionWarning)(message)
 
 
 class EstimatorBase:
@@ -186,10 +231,12 @@ def _as_float(a, name, dtype):
     return arr.astype(dtype, copy=False)
 
 
-def check_features(X, dtype, n_features=None, estimator="estimator"):
-    """``X`` as a finite 2-D array (n_samples, n_features) of ``dtype``.
+def check_features(X, dtype, n_features=None, estimator="estimator", training=False):
+    """``X`` as a finite 2-D array (n_samples, n_features) of ``dtype``; scanned once.
 
     ``n_features`` given, a different width is refused in scikit-learn's words.
+    ``training`` also refuses values too large to train on (as :func:`vecnet.fit`
+    does), so the training loop can take the result without scanning it again.
     """
     arr = _as_float(X, "X", dtype)
     if arr.ndim != 2:
@@ -205,13 +252,22 @@ def check_features(X, dtype, n_features=None, estimator="estimator"):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
                          f"{n_features} features as input.")
-    if not np.isfinite(arr).all():
-        raise ValueError("Input X contains NaN or infinity.")
+    check_values(arr, "X", dtype, nonfinite="Input X contains NaN or infinity.", magnitude=training)
     return arr
 
 
-def check_target(y, n_samples):
-    """``y`` as an array of ``n_samples`` rows (labels or numbers kept as given)."""
+def check_training_target(Y, dtype):
+    """Scan the float targets ``Y`` (n_samples, n_outputs) once, as :func:`vecnet.fit` does."""
+    check_values(Y, "y", dtype, nonfinite="Input y contains NaN or infinity.")
+    return Y
+
+
+def check_target(y, n_samples, finite=True):
+    """``y`` as an array of ``n_samples`` rows (labels or numbers kept as given).
+
+    ``finite``: refuse NaN and inf in float ``y`` here (``False`` when the
+    caller scans the targets it makes from ``y`` with :func:`check_training_target`).
+    """
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
     if hasattr(y, "tocsr") or hasattr(y, "todense"):
@@ -226,9 +282,41 @@ def check_target(y, n_samples):
     if arr.shape[0] != n_samples:
         raise ValueError(f"Found input variables with inconsistent numbers of samples: "
                          f"[{n_samples}, {arr.shape[0]}]")
-    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+    if finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError("Input y contains NaN or infinity.")
     return arr
+
+
+@dataclass(frozen=True)
+class ScikitLearnStopping:
+    """scikit-learn's MLP stopping rule, for the training loop's early stopping.
+
+    Each epoch counts as no improvement unless the monitored value beats the
+    best so far by ``tol`` (a validation score: ``score >= best + tol``; the
+    training loss, times ``scale``: ``loss <= best - tol``); any value better
+    than the best becomes the best (its weights kept with ``restore_best``).
+    Training stops once the count exceeds ``n_iter_no_change``, so ``patience``
+    is ``n_iter_no_change + 1``. ``start`` is the best of earlier fits.
+    """
+
+    monitor: str
+    patience: int
+    tol: float
+    start: float
+    restore_best: bool = False
+    scale: float = 1.0
+
+    def initial_best(self):
+        return self.start
+
+    def measure(self, logs):
+        return float(logs[self.monitor]) * self.scale
+
+    def judge(self, value, best):
+        """``(new_best, improved)``."""
+        if self.monitor == "loss":   # lower is better
+            return value < best, not value > best - self.tol
+        return value > best, not value < best + self.tol
 
 
 def check_random_state(random_state):

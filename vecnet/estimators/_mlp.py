@@ -32,9 +32,11 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
+from ..data.rows import Rows
 from ..data.validation import (
     MAX_EPOCHS,
     check_bool,
@@ -44,23 +46,27 @@ from ..data.validation import (
     check_real,
     check_seed,
 )
+from ..engines import engine_names
 from ..io import ModelFormatError, plain
 from ..io import save as save_model
 from ..network import Network
 from ..optimizers import SGD, Adam
-from ..training import fit as _fit_network
-from ..training.metrics import score as metric_score
+from ..training.loop import Settings, clip_batch_size, train
+from ..training.metrics import metric_name
 from ._base import (
-    ConvergenceWarning,
     EstimatorBase,
+    ScikitLearnStopping,
     check_features,
     check_random_state,
+    check_training_target,
+    convergence_warning,
     fit_lock,
 )
 from ._files import ACTIVATION_ALIASES, check_agreement
 
 OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
-                             "verbose"})
+                             "verbose", "early_stopping", "validation_data", "validation_fraction",
+                             "fresh_optimizer"})
 """Options of :func:`vecnet.fit` that the estimators' parameters set."""
 
 FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
@@ -105,6 +111,8 @@ class _BaseMLP(EstimatorBase):
     # -- subclass hooks -----------------------------------------------------------
     _output = None   # (output activation, loss) chosen from the number of outputs
 
+    _scan_targets = True   # the regressor's targets are the user's numbers; the classifier makes its own
+
     def _loss_scale(self, n_outputs):
         """vecnet's loss gradient over scikit-learn's (1 for cross-entropy)."""
         return 1.0
@@ -133,7 +141,7 @@ class _BaseMLP(EstimatorBase):
         check_choice(self.activation, "activation", sorted(ACTIVATION_ALIASES))
         check_choice(self.solver, "solver", ["adam", "sgd"])
         check_choice(self.learning_rate, "learning_rate", ["constant", "invscaling"])
-        check_choice(self.engine, "engine", ["auto", "numba", "numpy"])
+        check_choice(self.engine, "engine", engine_names(general=True))
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"
                 or isinstance(self.batch_size, (int, np.integer))
                 and not isinstance(self.batch_size, (bool, np.bool_)) and self.batch_size >= 1):
@@ -188,50 +196,73 @@ class _BaseMLP(EstimatorBase):
             return self._fit_unlocked(X, y, incremental, classes, fit_params)
 
     def _fit_unlocked(self, X, y, incremental, classes, fit_params):
+        """Check, then configure and run :func:`vecnet.training.train`; see :meth:`fit`."""
         fit_params = dict(fit_params or {})
         taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
         if taken:
             raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
                             "(see get_params), not passed to fit")
-        user_callbacks = check_callbacks(fit_params.pop("callbacks", ()))
+        check_callbacks(fit_params.get("callbacks", ()))   # up front; Settings.check keeps them
         dtype = self._validate_params()
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset and np.dtype(dtype) != self.net_.dtype:
             raise ValueError(f"dtype changed from {self.net_.dtype} to {dtype} since the last fit")
         self._check_feature_names(X, reset)
-        X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__)
-        Y = self._encode_target(y, X.shape[0], reset, classes).astype(dtype, copy=False)
+        X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__,
+                           training=True)
+        Y = self._encode_target(y, X.shape[0], reset, classes)
+        if self._scan_targets:
+            check_training_target(Y, dtype)
+        rows = Rows(X, Y.astype(dtype, copy=False), dtype)   # checked: train() scans nothing again
         rng = check_random_state(self.random_state)
         if reset:
             self._start(X.shape[1], Y.shape[1], dtype, rng)
-        elif not incremental:
-            self.net_._engine_state = None     # warm start: new optimizer memory, as scikit-learn
-        Xv = Yv = None
-        if self.early_stopping and not incremental:
-            X, Y, Xv, Yv = self._split(X, Y, rng)
-        n = X.shape[0]
-        batch = min(200, n) if self.batch_size == "auto" else int(self.batch_size)
-        if batch > n:
-            warnings.warn(f"batch_size={batch} is larger than the {n} training samples; using {n}",
-                          UserWarning, stacklevel=3)
-            batch = n
-        optimizer = self._optimizer(batch, Y.shape[1])
-        self._no_improvement_count = 0
-        self._best_theta = None
-        stopper = self._monitor(Xv, Yv, Y.shape[1])
-        epochs = 1 if incremental else self.max_iter
-        history = _fit_network(self.net_, X, Y, epochs=epochs, batch_size=batch, engine=self.engine,
-                               optimizer=optimizer, shuffle=bool(self.shuffle),
-                               seed=int(rng.integers(2**63)), callbacks=[stopper, *user_callbacks],
-                               verbose=bool(self.verbose), **fit_params)
-        self.engine_ = history.engine
-        if self._best_theta is not None:
-            self.net_.theta[...] = self._best_theta
-        self._best_theta = None
+        rows, val = self._split(rows, rng) if self.early_stopping and not incremental else (rows, None)
+        batch = min(200, len(rows)) if self.batch_size == "auto" else int(self.batch_size)
+        batch = clip_batch_size(batch, len(rows), stacklevel=4)
+        engine = self.engine
+        if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
+            engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
+        settings = self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
+                                  engine)
+        history = train(self.net_, rows, settings, val, stacklevel=4)
+        self._record(history, Y.shape[1])
         if not incremental and history.stopped is None and history.epochs == self.max_iter:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(convergence_warning(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet."), stacklevel=3)
         return self
+
+    def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params, engine):
+        """The training loop's settings for scikit-learn's parameters (and ``fit_params``)."""
+        if validating:
+            rule = ScikitLearnStopping(f"val_{metric_name(self.net_.loss)}", self.n_iter_no_change + 1,
+                                       self.tol, self.best_validation_score_, restore_best=True)
+        else:   # the training loss in scikit-learn's units; early_stopping leaves best_loss_ None
+            rule = ScikitLearnStopping("loss", self.n_iter_no_change + 1, self.tol,
+                                       np.inf if self.best_loss_ is None else self.best_loss_,
+                                       scale=self._report_scale(n_outputs))
+        options = dict(fit_params, epochs=1 if incremental else self.max_iter, batch_size=batch,
+                       engine=engine, optimizer=self._optimizer(batch, n_outputs),
+                       shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
+                       verbose=bool(self.verbose), fresh_optimizer=not incremental)
+        return replace(Settings.check(**options), stopping=rule)
+
+    def _report_scale(self, n_outputs):
+        """scikit-learn's loss over vecnet's: half the mse for the regressor."""
+        return 0.5 if self._output(n_outputs)[1] == "mse" else 1.0
+
+    def _record(self, history, n_outputs):
+        """Update the fitted attributes from what the training loop did."""
+        self.engine_ = history.engine
+        curve = [float(loss) * self._report_scale(n_outputs) for loss in history.loss]
+        self.n_iter_ += history.epochs
+        self.loss_curve_.extend(curve)
+        if history.val_metric:
+            self.validation_scores_.extend(history.val_metric)
+            self.best_validation_score_ = max(self.best_validation_score_, *history.val_metric)
+        elif curve:
+            self.best_loss_ = min(np.inf if self.best_loss_ is None else self.best_loss_, *curve)
 
     def _start(self, n_features, n_outputs, dtype, rng):
         """Fresh network and fitted attributes."""
@@ -251,43 +282,15 @@ class _BaseMLP(EstimatorBase):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
-    def _split(self, X, Y, rng):
-        """Hold out ``validation_fraction`` of the samples, at least one each side."""
-        n = X.shape[0]
+    def _split(self, rows, rng):
+        """Hold out ``validation_fraction`` of the rows, drawn at random, at least one each side."""
+        n = len(rows)
         n_val = int(np.ceil(self.validation_fraction * n))
         if n_val < 1 or n - n_val < 1:
             raise ValueError(f"early_stopping needs at least 2 samples to hold out a validation set, "
                              f"got {n}")
         order = rng.permutation(n)
-        val, train = order[:n_val], order[n_val:]
-        return X[train], Y[train], X[val], Y[val]
-
-    def _monitor(self, Xv, Yv, n_outputs):
-        """The per-epoch callback: record the loss, apply scikit-learn's stopping rule."""
-        report = 0.5 if self._output(n_outputs)[1] == "mse" else 1.0   # scikit-learn's units
-
-        def callback(epoch, logs):
-            self.n_iter_ += 1
-            self.loss_curve_.append(float(logs["loss"]) * report)
-            if Xv is not None:
-                score = metric_score(self.net_.loss, Yv, self.net_.forward(Xv))
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:.6f}")
-                self._no_improvement_count = (self._no_improvement_count + 1
-                                              if score < self.best_validation_score_ + self.tol else 0)
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    self._best_theta = self.net_.theta.copy()
-            else:
-                last = self.loss_curve_[-1]
-                best = np.inf if self.best_loss_ is None else self.best_loss_  # None: early_stopping
-                self._no_improvement_count = (self._no_improvement_count + 1
-                                              if last > best - self.tol else 0)
-                self.best_loss_ = min(best, last)
-            return self._no_improvement_count > self.n_iter_no_change
-
-        return callback
+        return rows.select(order[n_val:]), rows.select(order[:n_val])
 
     def _forward(self, X):
         """Network outputs (n_samples, n_outputs) for validated ``X``."""
@@ -308,7 +311,7 @@ class _BaseMLP(EstimatorBase):
             Further options of :func:`vecnet.fit`, passed on; ``callbacks`` run after
             the estimator's own stopping rule each epoch. The options the estimator's
             parameters set (epochs, batch size, optimizer, engine, shuffling, seed,
-            verbosity) cannot be passed here.
+            verbosity, early stopping and validation) cannot be passed here.
 
         Returns
         -------

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..io import ModelFormatError, savable
 from ..training.metrics import r2_score
-from ._base import DataConversionWarning, check_target
+from ._base import check_target, data_conversion_warning
 from ._mlp import FITTED_STATE, _BaseMLP
 
 __all__ = ["FITTED_STATE", "MLPClassifier", "MLPRegressor", "r2_score"]
@@ -75,10 +75,12 @@ class MLPClassifier(_BaseMLP):
     best_validation_score_ : float or None
     net_ : vecnet.Network
     engine_ : str
-        The engine that ran last.
+        The engine that ran last. With ``engine="auto"``, ``partial_fit`` keeps the
+        engine its first call chose (a small last block does not switch engines).
     """
 
     _estimator_type = "classifier"
+    _scan_targets = False   # one-hot rows made from the labels check_target scanned
 
     @staticmethod
     def _output(n_outputs):
@@ -91,9 +93,9 @@ class MLPClassifier(_BaseMLP):
             if y.shape[1] != 1:
                 raise ValueError(f"MLPClassifier takes one label per sample; y has shape {y.shape} "
                                  "(multilabel and multi-output targets are not supported)")
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                          "the shape of y to (n_samples, ), for example using ravel().",
-                          DataConversionWarning, stacklevel=4)
+            warnings.warn(data_conversion_warning(
+                "A column-vector y was passed when a 1d array was expected. Please change the shape "
+                "of y to (n_samples, ), for example using ravel()."), stacklevel=4)
             y = y.ravel()
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels; "
@@ -251,15 +253,13 @@ class MLPRegressor(_BaseMLP):
         return 2.0 / n_outputs
 
     def _encode_target(self, y, n_samples, reset, classes=None):
-        """Numbers -> float targets (n_samples, n_outputs)."""
-        y = check_target(y, n_samples)
+        """Numbers -> float targets (n_samples, n_outputs), not yet scanned (see ``_fit``)."""
+        y = check_target(y, n_samples, finite=False)
         if y.dtype.kind not in "fiub":
             try:
                 y = y.astype(np.float64)
             except (TypeError, ValueError):
                 raise ValueError(f"MLPRegressor needs numeric targets, got dtype {y.dtype}") from None
-            if not np.isfinite(y).all():
-                raise ValueError("Input y contains NaN or infinity.")
         Y = y.reshape(n_samples, -1).astype(np.float64)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}")

@@ -3,6 +3,13 @@
 A user callback is any callable ``callback(epoch, logs)``; ``epoch`` counts
 from 0 and ``logs`` is a dict with ``loss``, ``time`` and, with validation
 data, ``val_loss`` and ``val_<metric>``. Returning ``True`` stops training.
+
+Early stopping is a *rule* (:class:`EarlyStopping`, or the estimators'
+scikit-learn rule) run by one :class:`_Stopper`: a rule has ``monitor``,
+``patience`` and ``restore_best`` and says, for each epoch's value, whether it
+is a new best (whose weights are kept) and whether it counts as an improvement
+(which resets the wait); training stops after ``patience`` epochs in a row
+without improvement.
 """
 
 from __future__ import annotations
@@ -47,28 +54,41 @@ class EarlyStopping:
         object.__setattr__(self, "restore_best", check_bool(self.restore_best, "restore_best"))
         check_choice(self.monitor, "monitor", MONITORS)
 
+    def initial_best(self):
+        """The best value before the first epoch."""
+        return np.inf
+
+    def measure(self, logs):
+        """The monitored value of an epoch's logs."""
+        return logs[self.monitor]
+
+    def judge(self, value, best):
+        """``(new_best, improved)``: both when ``value`` is below ``best - min_delta``."""
+        improved = value < best - self.min_delta
+        return improved, improved
+
 
 class _Stopper:
-    """The running state of one :class:`EarlyStopping` during one fit."""
+    """The running state of one stopping rule (e.g. :class:`EarlyStopping`) during one fit."""
 
-    def __init__(self, settings, net):
-        self.settings = settings
+    def __init__(self, rule, net):
+        self.rule = rule
         self.net = net
-        self.best = np.inf
+        self.best = rule.initial_best()
         self.best_epoch = None
         self.best_theta = None
         self.wait = 0
 
     def update(self, epoch, logs):
         """Record epoch ``epoch``; True when training should stop."""
-        value = logs[self.settings.monitor]
-        if value < self.best - self.settings.min_delta:
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.settings.restore_best:
+        value = self.rule.measure(logs)
+        new_best, improved = self.rule.judge(value, self.best)
+        if new_best:
+            self.best, self.best_epoch = value, epoch
+            if self.rule.restore_best:
                 self.best_theta = self.net.theta.copy()
-            return False
-        self.wait += 1
-        return self.wait >= self.settings.patience
+        self.wait = 0 if improved else self.wait + 1
+        return self.wait >= self.rule.patience
 
     def restore(self):
         """Put the best weights back if asked to; True if it did."""

@@ -1,12 +1,25 @@
 """The training loop: validate, choose an engine, run epochs, keep a history.
 
+:func:`fit` checks its options into a :class:`Settings`, the data into
+:class:`vecnet.data.rows.Rows`, then hands both to :func:`train`, which the
+estimators also call with rows and settings they prepared (so nothing is
+checked twice). :func:`train` picks the engine from the registry
+(:mod:`vecnet.engines`) and runs the epochs.
+
 Without per-epoch work (no validation, early stopping, callbacks or
-``verbose``) and with data in memory, the chosen engine runs all epochs in one
-call: for the Numba engine, one compiled call for the whole training. Anything
-per-epoch makes the loop call the engine once per epoch and do the rest in
-Python. Data that would need a conversion copy larger than ``chunk_bytes`` is
-streamed: each epoch calls the engine once per row block (see
-:mod:`vecnet.data.rows`).
+``verbose``) and with data in memory, an engine that can (``multi_epoch``)
+runs all epochs in one call: for the Numba engine, one compiled call for the
+whole training. Otherwise the loop calls the engine once per epoch and does
+the rest in Python. Data that would need a conversion copy larger than
+``chunk_bytes`` is streamed: each epoch calls the engine once per row block
+(see :mod:`vecnet.data.rows`).
+
+Divergence: an engine stops at the first epoch in which the loss or a weight
+stops being finite and reports only the epochs it completed. When a call
+completed none, the loop puts back the weights it had before the call, which
+are then those of the failing epoch's start; an engine running several epochs
+per call puts that epoch's weights back itself. Either way training ends with
+a :class:`DivergenceWarning` and the weights of the last completed epoch.
 """
 
 from __future__ import annotations
@@ -14,7 +27,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -25,9 +38,9 @@ from ..data.validation import (
     check_positive_int,
     check_validation_fraction,
 )
-from ..engines import ENGINES, RUNNERS, EngineState, check_reference, choose_engine
+from ..engines import engine_names, resolve
 from ..losses import get_loss
-from ..optimizers import make_optimizer
+from ..optimizers import Optimizer, OptimizerState, make_optimizer
 from .callbacks import EarlyStopping, Progress, _Stopper
 from .metrics import evaluate, metric_name
 
@@ -89,34 +102,63 @@ class History:
         return len(self.loss)
 
 
+@dataclass
+class Settings:
+    """What :func:`train` does, checked: :func:`fit`'s options once resolved.
+
+    ``batch_size`` None means full batch; ``stopping`` is an early-stopping
+    rule (:class:`EarlyStopping` or any object with its ``monitor``,
+    ``patience``, ``restore_best``, ``initial_best``, ``measure`` and ``judge``);
+    ``fresh_optimizer`` drops the optimizer state the network carries.
+    """
+
+    epochs: int = 1000
+    batch_size: Optional[int] = 1
+    optimizer: Optimizer = None
+    engine: str = "auto"
+    shuffle: bool = False
+    seed: Any = None
+    stopping: Any = None
+    callbacks: tuple = ()
+    verbose: bool = False
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    fresh_optimizer: bool = False
+
+    @classmethod
+    def check(cls, epochs=1000, lr=None, batch_size=1, engine="auto", optimizer="sgd", shuffle=False,
+              seed=None, early_stopping=None, callbacks=(), verbose=False,
+              chunk_bytes=DEFAULT_CHUNK_BYTES, fresh_optimizer=False):
+        """:func:`fit`'s options, checked, as settings."""
+        epochs, batch_size = check_fit_params(epochs, batch_size, engine, engine_names(), shuffle,
+                                              seed, verbose)
+        chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
+        optimizer = make_optimizer(optimizer, lr)
+        if early_stopping is True:
+            early_stopping = EarlyStopping()
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True or None, "
+                             f"got {early_stopping!r}")
+        callbacks = check_callbacks(callbacks)
+        return cls(epochs, batch_size, optimizer, engine, bool(shuffle), seed, early_stopping,
+                   tuple(callbacks), verbose, chunk_bytes, fresh_optimizer)
+
+
+def clip_batch_size(batch_size, n, stacklevel=2):
+    """``batch_size`` for ``n`` samples: ``None`` is ``n``; more than ``n`` warns and gives ``n``."""
+    if batch_size is None:
+        return n
+    if batch_size > n:
+        warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
+                      UserWarning, stacklevel=stacklevel)
+        return n
+    return batch_size
+
+
 def _orders(n, count, rng):
     """``count`` sample orders: in order without ``rng``, else fresh permutations."""
     if rng is None:
         return np.arange(n, dtype=np.int64)[None, :]
     return np.stack([rng.permutation(n) for _ in range(count)]).astype(np.int64, copy=False)
-
-
-_WARMED = set()
-"""Argument types the kernel has already been compiled (or loaded) for in this process."""
-
-
-def _warm_up(net, X, Y, optimizer):
-    """Compile (or load from cache) the kernel for these types; return the seconds it took.
-
-    Only the first call for a combination of types does any work (about 50 us
-    otherwise, which short jobs would feel).
-    """
-    key = (net.dtype, *((type(a), a.dtype, a.flags.writeable, a.flags.c_contiguous,
-                         a.flags.aligned) for a in (X, Y)))
-    if key in _WARMED:
-        return 0.0
-    t0 = time.perf_counter()
-    from ..engines import run_numba
-
-    run_numba(net.copy(), X[:1], Y[:1], np.zeros((1, 1), dtype=np.int64), 0, 1, optimizer,
-              EngineState(net))
-    _WARMED.add(key)
-    return time.perf_counter() - t0
 
 
 def _checkpoint(net, state):
@@ -129,24 +171,24 @@ def _restore(net, state, checkpoint):
     net.theta[...], state.memory[...], state.steps[...] = checkpoint
 
 
-def _streamed_epoch(run, net, rows, block_rows, batch_size, optimizer, state, rng):
+def _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer, state, rng):
     """One epoch over ``rows`` block by block (blocks and rows within them shuffled with ``rng``).
 
-    Returns ``[loss]``, or ``[]`` with the weights of the epoch's start put back
-    when training diverged.
+    Returns ``[loss]``, or ``[]`` when training diverged (the loop rolls back).
     """
-    saved = net.theta.copy()
-    blocks = rows.blocks(block_rows)   # lazy: computed one at a time
+    blocks = rows.blocks(block_rows, batch_size)   # lazy (a list only for dask's chunks)
     visit = range(len(blocks)) if rng is None else rng.permutation(len(blocks))
     total = 0.0
     for i in visit:
         lo, hi = blocks[i]
         X, Y = rows.take(lo, hi)
-        losses = run(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer, state)
+        losses = engine.run_epochs(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer,
+                                   state)
         if not losses:
-            net.theta[...] = saved
             return []
         total += losses[0] * (hi - lo)
+    if not np.isfinite(total / len(rows)):  # diverged, as the engines decide for a whole epoch
+        return []
     return [total / len(rows)]
 
 
@@ -199,9 +241,12 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     net : Network
     X : array-like, numpy.memmap or lazy array, shape (n_samples, n_features)
         Lists, integer arrays, float32 or float64, any memory order, read-only
-        arrays; a ``numpy.memmap`` or a :class:`vecnet.data.rows.NpyRows`
-        (:func:`vecnet.open_npy`) for data larger than memory. Nothing is
-        copied whole: see ``chunk_bytes``.
+        arrays; a ``numpy.memmap``, a :class:`vecnet.data.rows.NpyRows`
+        (:func:`vecnet.open_npy`) or a dask array for data larger than memory.
+        Nothing is copied whole: see ``chunk_bytes``. A dask array is always
+        streamed, one chunk computed at a time, in blocks that follow its row
+        chunks (see :mod:`vecnet.data.rows`); without shuffling it trains to
+        the same weights as the same data in memory.
     y : array-like, shape (n_samples,) or (n_samples, n_outputs)
         Same kinds as ``X``; 1-D means one output.
     epochs : int, default 1000
@@ -250,15 +295,8 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
-    epochs, batch_size = check_fit_params(epochs, batch_size, engine, ENGINES, shuffle, seed, verbose)
-    chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
-    optimizer = make_optimizer(optimizer, lr)
-    if early_stopping is True:
-        early_stopping = EarlyStopping()
-    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True or None, "
-                         f"got {early_stopping!r}")
-    callbacks = check_callbacks(callbacks)
+    settings = Settings.check(epochs, lr, batch_size, engine, optimizer, shuffle, seed, early_stopping,
+                              callbacks, verbose, chunk_bytes)
     validation_fraction = check_validation_fraction(validation_fraction)
     if validation_data is not None and validation_fraction is not None:
         raise ValueError("pass validation_data or validation_fraction, not both")
@@ -268,74 +306,49 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
                    target_loss=_target_loss(net))
     rows, val = _validation_rows(rows, net, validation_data, validation_fraction, chunk_bytes)
-    if early_stopping is not None and early_stopping.monitor == "val_loss" and val is None:
-        raise ValueError("early stopping on 'val_loss' needs validation_data or "
+    return train(net, rows, settings, val, stacklevel=4)   # the caller of Network.fit
+
+
+def train(net, rows, settings, val=None, stacklevel=2):
+    """Train ``net`` in place on checked rows; see :func:`fit`, which calls it.
+
+    Parameters
+    ----------
+    net : Network
+    rows : vecnet.data.rows.Rows
+        Training data, already checked (:func:`vecnet.data.rows.as_rows`).
+    settings : Settings
+    val : vecnet.data.rows.Rows, optional
+        Validation data, already checked.
+    stacklevel : int
+        Of the warnings, as ``warnings.warn`` would count it in ``train``.
+
+    Returns
+    -------
+    History
+    """
+    stopping = settings.stopping
+    if stopping is not None and stopping.monitor.startswith("val_") and val is None:
+        raise ValueError(f"early stopping on {stopping.monitor!r} needs validation_data or "
                          "validation_fraction; or use EarlyStopping(monitor='loss')")
     n = len(rows)
-    if batch_size is None:
-        batch_size = n
-    if batch_size > n:
-        warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
-                      UserWarning, stacklevel=3)
-        batch_size = n
-    data = rows.whole(chunk_bytes)
+    batch_size = clip_batch_size(settings.batch_size, n, stacklevel + 1)
+    data = rows.whole(settings.chunk_bytes)
     streamed = data is None
-    block_rows = rows.block_rows(chunk_bytes, batch_size)
-    rng = np.random.default_rng(seed) if shuffle else None
-    if engine == "auto":
-        engine = choose_engine(net, n, batch_size)
-    if engine == "reference" and streamed:
-        raise ValueError("engine 'reference' trains on in-memory data only")
-    state = getattr(net, "_engine_state", None)
-    if state is None or state.memory.shape[1] != net.n_params or state.memory.dtype != net.dtype:
-        state = EngineState(net)
-    net._engine_state = state
-    if engine == "reference":
-        check_reference(net, data[0], batch_size, optimizer, _orders(n, 1, rng))
-    history = History(engine=engine, metric=metric_name(net.loss), streamed=streamed)
-    if engine == "numba":
-        history.compile_time = _warm_up(net, *(rows.take(0, 1) if streamed else data), optimizer)
-    stopper = None if early_stopping is None else _Stopper(early_stopping, net)
-    progress = Progress(epochs) if verbose else None
-    per_epoch = bool(callbacks) or verbose or val is not None or stopper is not None
-    chunk = 1 if per_epoch or streamed else epochs
-    if rng is not None and not streamed:
-        chunk = max(1, min(chunk, (1 << 22) // n))
-    run = RUNNERS[engine]
-    done = 0
+    rng = np.random.default_rng(settings.seed) if settings.shuffle else None
+    engine = resolve(settings.engine, net, n, batch_size, settings.optimizer,
+                     shuffled=rng is not None, streamed=streamed)
+    state = None if settings.fresh_optimizer else net.optimizer_state  # continue when it matches
+    if state is None or not state.fits(net.n_params, net.dtype):
+        state = net.optimizer_state = OptimizerState.zeros(net.n_params, net.dtype)
+    history = History(engine=engine.name, metric=metric_name(net.loss), streamed=streamed)
+    history.compile_time = engine.warm_up(net, *(rows.take(0, 1) if streamed else data),
+                                          settings.optimizer, batch_size)
+    stopper = None if stopping is None else _Stopper(stopping, net)
+    progress = Progress(settings.epochs) if settings.verbose else None
     try:
-        while done < epochs:
-            count = min(chunk, epochs - done)
-            t0 = time.perf_counter()
-            checkpoint = _checkpoint(net, state)
-            try:
-                # overflow is caught by the engines' finiteness checks (DivergenceWarning)
-                with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-                    if streamed:
-                        losses = _streamed_epoch(run, net, rows, block_rows, batch_size,
-                                                 optimizer, state, rng)
-                    else:
-                        losses = run(net, *data, _orders(n, count, rng), count, batch_size,
-                                     optimizer, state)
-            except KeyboardInterrupt:
-                _restore(net, state, checkpoint)  # the weights of the last completed epoch
-                raise
-            elapsed = time.perf_counter() - t0
-            history.loss.extend(losses)
-            history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
-            done += len(losses)
-            if len(losses) < count:
-                history.stopped = "diverged"
-                warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
-                              f"stopped being finite; the weights are those after epoch {done}. "
-                              f"Try a smaller learning rate.", DivergenceWarning, stacklevel=3)
-                break
-            if not per_epoch:
-                continue
-            reason = _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks)
-            if reason is not None:
-                history.stopped = reason
-                break
+        _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, history,
+                    stopper, progress, stacklevel + 1)
     finally:
         if progress is not None:
             progress.close()
@@ -343,3 +356,53 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         history.best_epoch = stopper.best_epoch
         history.restored = stopper.restore()
     return history
+
+
+def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, history, stopper,
+                progress, stacklevel):
+    """The epochs of :func:`train`, as many per engine call as the per-epoch work allows."""
+    epochs, optimizer, callbacks = settings.epochs, settings.optimizer, settings.callbacks
+    n, streamed = len(rows), data is None
+    per_epoch = bool(callbacks) or progress is not None or val is not None or stopper is not None
+    chunk = 1 if per_epoch or streamed or not engine.multi_epoch else epochs
+    if rng is not None and not streamed:
+        chunk = max(1, min(chunk, (1 << 22) // n))
+    block_rows = rows.block_rows(settings.chunk_bytes, batch_size)
+    done = 0
+    while done < epochs:
+        count = min(chunk, epochs - done)
+        t0 = time.perf_counter()
+        checkpoint = _checkpoint(net, state)
+        try:
+            # overflow is caught by the engines' finiteness checks (DivergenceWarning)
+            with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+                if streamed:
+                    losses = _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer,
+                                             state, rng)
+                else:
+                    losses = engine.run_epochs(net, *data, _orders(n, count, rng), count, batch_size,
+                                               optimizer, state)
+        except KeyboardInterrupt as exc:
+            # the weights of the last completed epoch: the engine's own, when it kept
+            # them in a call over whole epochs (a streamed call covers one block)
+            if streamed or not getattr(exc, "vecnet_epoch_kept", False):
+                _restore(net, state, checkpoint)
+            raise
+        elapsed = time.perf_counter() - t0
+        history.loss.extend(losses)
+        history.epoch_time.extend([elapsed / max(len(losses), 1)] * len(losses))
+        done += len(losses)
+        if len(losses) < count:
+            if not losses:   # the one roll-back rule (see the module docstring)
+                net.theta[...] = checkpoint[0]
+            history.stopped = "diverged"
+            warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
+                          f"stopped being finite; the weights are those after epoch {done}. "
+                          f"Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel)
+            return
+        if not per_epoch:
+            continue
+        reason = _end_of_epoch(net, history, val, settings.chunk_bytes, progress, stopper, callbacks)
+        if reason is not None:
+            history.stopped = reason
+            return

@@ -1,0 +1,348 @@
+"""Dask: dask arrays streamed by fit, vecnet.dask.predict, and local SGD on a real LocalCluster.
+
+Every comparison is against an independent computation: the same data in memory
+trained by Network.fit, or the averaging rule done here by hand with numpy.
+"""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vecnet
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+import vecnet.dask as vd  # noqa: E402
+from vecnet.data.rows import as_rows  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def client():
+    """Two worker processes, one thread each, no dashboard; vecnet importable in them."""
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)   # the worker processes inherit it
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster, set_as_default=False) as c:
+            yield c
+
+
+def _data(n=200, n_in=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_in))
+    y = (X @ np.arange(1.0, n_in + 1) > 0).astype(np.float64)
+    return X, y
+
+
+def _net(n_in=3, dtype=np.float64, n_out=1):
+    out, loss = ("sigmoid", "bce") if n_out == 1 else ("softmax", "cce")
+    return vecnet.Network([n_in, 5, n_out], activation="tanh", output_activation=out, loss=loss,
+                          seed=1, dtype=dtype)
+
+
+# -- fit streams dask arrays (one process) ------------------------------------------------
+@pytest.mark.parametrize("chunks", [50, (60, 7, 100, 33), ((120, 80), (1, 2)), 200])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_on_dask_equals_in_memory(chunks, dtype):
+    X, y = _data()
+    net = _net(dtype=dtype)
+    ref = net.copy()
+    chunks = chunks if isinstance(chunks, tuple) and isinstance(chunks[0], tuple) else (chunks, 3)
+    history = net.fit(da.from_array(X, chunks=chunks), da.from_array(y, chunks=70),
+                      epochs=3, batch_size=16, engine="numpy")
+    expected = ref.fit(X, y, epochs=3, batch_size=16, engine="numpy")
+    assert history.streamed and not expected.streamed
+    np.testing.assert_array_equal(net.theta, ref.theta)
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_dask_blocks_follow_chunks_moved_to_batch_multiples():
+    X, y = _data(100)
+    rows = as_rows(da.from_array(X, chunks=((30, 5, 40, 25), 3)), y, 3, 1, np.float64)
+    # chunk ends 30, 35, 75, 100 moved back to multiples of 16: 16, 32, 64 (and the end)
+    assert rows.blocks(10**6, 16) == [(0, 16), (16, 32), (32, 64), (64, 100)]
+    assert rows.blocks(10**6, 40) == [(0, 40), (40, 100)]   # 30 and 35 -> 0: joined with the next
+    assert rows.blocks(10**6) == [(0, 30), (30, 35), (35, 75), (75, 100)]
+
+
+def test_shuffled_dask_equals_memmap_with_the_same_blocks(tmp_path):
+    X, y = _data(300)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    kw = dict(epochs=3, batch_size=16, engine="numpy", shuffle=True, seed=5)
+    a, b = _net(), _net()
+    a.fit(da.from_array(X, chunks=(96, 3)), da.from_array(y, chunks=96), **kw)
+    # 4 columns x 8 bytes a row: 96 rows a block, like the chunks
+    b.fit(vecnet.open_npy(tmp_path / "X.npy"), vecnet.open_npy(tmp_path / "y.npy"),
+          chunk_bytes=96 * 32, **kw)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+class _Recorder:
+    """An array-like that records which rows dask reads from it."""
+
+    def __init__(self, X):
+        self.X, self.shape, self.dtype, self.ndim = X, X.shape, X.dtype, X.ndim
+        self.reads = []
+
+    def __getitem__(self, key):
+        rows = key[0] if isinstance(key, tuple) else key
+        self.reads.append(rows.stop - rows.start)
+        return self.X[key]
+
+
+def test_each_chunk_computed_once_per_pass_and_nothing_larger():
+    X, y = _data(200)
+    source = _Recorder(X)
+    chunks = (50, 30, 70, 50)
+    net = _net()
+    with __import__("dask").config.set(scheduler="synchronous"):
+        net.fit(da.from_array(source, chunks=(chunks, 3), asarray=True), y, epochs=2, batch_size=16,
+                engine="numpy")
+    reads = [r for r in source.reads if r]   # dask reads 0 rows once to learn the type
+    assert max(reads) <= max(chunks)
+    assert len(reads) == 3 * len(chunks)   # the check pass, then two epochs
+
+
+def test_dask_input_errors():
+    X, y = _data(20)
+    bad = X.copy()
+    bad[13, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*\[13, 1\]"):
+        _net().fit(da.from_array(bad, chunks=(5, 3)), y, epochs=1, engine="numpy")
+    unknown = da.from_array(X, chunks=(5, 3))
+    unknown = unknown[unknown[:, 0] > -10]   # boolean mask: chunk sizes unknown
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        _net().fit(unknown, y, epochs=1, engine="numpy")
+    with pytest.raises(TypeError, match="must be numeric"):
+        _net().fit(da.from_array(X.astype(str), chunks=5), y, epochs=1, engine="numpy")
+
+
+def test_estimators_compute_dask_input_and_match_in_memory():
+    X, y = _data(120)
+    labels = np.where(y > 0, "pos", "neg")
+    kw = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, engine="numpy")
+    dX = da.from_array(X, chunks=((50, 70), (2, 1)))
+    with pytest.warns(vecnet.ConvergenceWarning):
+        a = vecnet.MLPClassifier(**kw).fit(dX, da.from_array(labels, chunks=40))
+    with pytest.warns(vecnet.ConvergenceWarning):
+        b = vecnet.MLPClassifier(**kw).fit(X, labels)
+    np.testing.assert_array_equal(a.net_.theta, b.net_.theta)
+    np.testing.assert_array_equal(a.predict(dX), b.predict(X))
+
+
+def test_partial_fit_keeps_the_engine_auto_chose_first():
+    X, y = _data(201, n_in=64)
+    clf = vecnet.MLPClassifier((64,), random_state=0)
+    clf.partial_fit(X[:200], y[:200], classes=[0, 1])
+    assert clf.engine_ == "numpy"   # 200 x 64**1.5 is past the crossover
+    clf.partial_fit(X[200:], y[200:])   # one row alone would choose numba (and compile it)
+    assert clf.engine_ == "numpy"
+
+
+# -- vecnet.dask.predict ----------------------------------------------------------------------
+def test_predict_equals_local_predict(client):
+    X, y = _data(150)
+    labels = np.where(y > 0, "pos", "neg")
+    with pytest.warns(vecnet.ConvergenceWarning):
+        clf = vecnet.MLPClassifier((4,), max_iter=2, random_state=0, engine="numpy").fit(X, labels)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        reg = vecnet.MLPRegressor((4,), max_iter=2, random_state=0, engine="numpy").fit(X, X[:, :2])
+    net = _net(n_out=3)
+    dX = da.from_array(X, chunks=((40, 60, 50), (2, 1)))
+    cases = [(clf, "predict"), (clf, "predict_proba"), (reg, "predict"), (net, "predict")]
+    for model, method in cases:
+        out = vd.predict(model, dX, method=method)
+        assert out.chunks[0] == dX.chunks[0]
+        got = client.compute(out).result()
+        expected = getattr(model, method)(X)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    # a one-row chunk: BLAS takes its matrix-vector path, as local predict does for one row
+    bounds = [0, 40, 41, 150]
+    got = client.compute(vd.predict(net, da.from_array(X, chunks=(tuple(np.diff(bounds)), 3)))).result()
+    expected = np.concatenate([net.predict(X[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])])
+    np.testing.assert_array_equal(got, expected)
+    graph = dict(vd.predict(clf, dX).__dask_graph__())
+    assert sum(1 for v in graph.values() if v is clf or getattr(v, "value", None) is clf) == 1   # one task
+    with pytest.raises(ValueError, match="features"):
+        vd.predict(clf, da.ones((4, 2), chunks=2))
+
+
+# -- local SGD on the cluster ----------------------------------------------------------------
+def _by_hand(net, X, y, chunks, rounds, seed, **kw):
+    """The local-SGD rule computed here: Network.fit per partition, then the row-weighted sum."""
+    net = net.copy()
+    bounds = np.cumsum([0, *chunks])
+    for r in range(rounds):
+        copies = []
+        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            part = net.copy()
+            rng = np.random.default_rng(np.random.SeedSequence([seed, r, p]))
+            part.fit(X[lo:hi], y[lo:hi], epochs=1, seed=rng, **{**kw, "batch_size": min(kw["batch_size"], hi - lo)})
+            copies.append((hi - lo, part))
+        theta = np.zeros_like(net.theta)
+        memory = np.zeros_like(net.optimizer_state.memory) if net.optimizer_state is not None else 0
+        for rows, part in copies:
+            theta += rows / len(X) * part.theta
+            memory = memory + rows / len(X) * part.optimizer_state.memory
+        net.theta[...] = theta
+        state = copies[0][1].optimizer_state
+        state.memory[...] = memory
+        state.steps[0] = max(part.optimizer_state.steps[0] for _, part in copies)
+        net.optimizer_state = state
+    return net
+
+
+@pytest.mark.parametrize("chunks", [(100, 100), (90, 7, 103)])   # 7 rows: less than a batch
+def test_fit_is_the_row_weighted_average_of_partition_fits(client, chunks):
+    X, y = _data()
+    kw = dict(batch_size=16, engine="numpy", shuffle=True, optimizer="adam", lr=0.01)
+    net = _net()
+    history = vd.fit(net, da.from_array(X, chunks=(chunks, 3)), da.from_array(y, chunks=50),
+                     rounds=2, seed=3, client=client, **kw)
+    expected = _by_hand(_net(), X, y, chunks, 2, 3, **kw)
+    np.testing.assert_array_equal(net.theta, expected.theta)
+    np.testing.assert_array_equal(net.optimizer_state.memory, expected.optimizer_state.memory)
+    assert history.rounds == 2 and history.partition_rows == list(chunks) and history.engine == "numpy"
+
+
+def test_one_partition_equals_network_fit(client):
+    X, y = _data()
+    net, ref = _net(), _net()
+    history = vd.fit(net, da.from_array(X, chunks=(200, 3)), y, rounds=3, batch_size=8, engine="numpy",
+                     optimizer="sgd", lr=0.05, client=client)
+    expected = ref.fit(X, y, epochs=3, batch_size=8, engine="numpy", optimizer="sgd", lr=0.05)
+    np.testing.assert_array_equal(net.theta, ref.theta)
+    assert history.loss == expected.loss
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")   # the second cluster's HTTP server
+def test_one_and_two_workers_bit_identical_with_column_chunks_and_float32(client):
+    X, y = _data(240)
+    dX = da.from_array(X.astype(np.float32), chunks=((80, 80, 80), (2, 1)))
+    kw = dict(rounds=2, batch_size=10, engine="numpy", shuffle=True, seed=11, sync_every=3)
+    two = _net(dtype=np.float32)
+    vd.fit(two, dX, da.from_array(y, chunks=60), client=client, **kw)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as single:
+        one = _net(dtype=np.float32)
+        vd.fit(one, da.from_array(X.astype(np.float32), chunks=(80, 3)), y, client=single, **kw)
+    assert two.theta.dtype == np.float32
+    np.testing.assert_array_equal(one.theta, two.theta)
+
+
+def test_sync_every_averages_within_an_epoch(client):
+    X, y = _data()
+    kw = dict(batch_size=10, engine="numpy", shuffle=True, seed=2, client=client)
+    once, often, huge = _net(), _net(), _net()
+    h_once = vd.fit(once, da.from_array(X, chunks=(100, 3)), y, rounds=1, **kw)
+    h_often = vd.fit(often, da.from_array(X, chunks=(100, 3)), y, rounds=1, sync_every=2, **kw)
+    vd.fit(huge, da.from_array(X, chunks=(100, 3)), y, rounds=1, sync_every=10, **kw)
+    assert h_once.syncs == 1 and h_often.syncs == 5
+    np.testing.assert_array_equal(huge.theta, once.theta)   # 10 batches: one sync, the same orders
+    assert not np.array_equal(often.theta, once.theta)
+
+
+def test_numba_engine_warmed_on_workers_equals_network_fit(client):
+    X, y = _data(64)
+    net, ref = _net(), _net()
+    history = vd.fit(net, da.from_array(X, chunks=(64, 3)), y, rounds=2, batch_size=1, engine="numba",
+                     client=client)
+    ref.fit(X, y, epochs=2, batch_size=1, engine="numba")
+    assert history.engine == "numba" and history.compile_time > 0
+    np.testing.assert_array_equal(net.theta, ref.theta)
+
+
+def test_dask_estimators_string_labels_validation_and_to_local(client):
+    X, y = _data(160)
+    labels = np.where(y > 0, "pos", "neg")
+    kw = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, engine="numpy", shuffle=False)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est = vd.DaskMLPClassifier(client=client, **kw).fit(da.from_array(X, chunks=(160, 3)),
+                                                            da.from_array(labels, chunks=50))
+    with pytest.warns(vecnet.ConvergenceWarning):
+        ref = vecnet.MLPClassifier(**kw).fit(X, labels)   # one partition, in order: the same steps
+    np.testing.assert_array_equal(est.net_.theta, ref.net_.theta)
+    assert est.get_params()["client"] is client and "sync_every" in est.get_params()
+    local = est.to_local()
+    assert type(local) is vecnet.MLPClassifier and list(local.classes_) == ["neg", "pos"]
+    dX = da.from_array(X, chunks=(40, 3))
+    np.testing.assert_array_equal(client.compute(est.predict(dX)).result(), ref.predict(X))
+    np.testing.assert_array_equal(est.predict_proba(X), ref.predict_proba(X))
+    with pytest.warns(vecnet.ConvergenceWarning):
+        reg = vd.DaskMLPRegressor(client=client, **kw).fit(da.from_array(X, chunks=(80, 3)), X[:, :2])
+    assert reg.predict(X).shape == (160, 2) and type(reg.to_local()) is vecnet.MLPRegressor
+    with pytest.raises(ValueError, match="early_stopping"):
+        vd.DaskMLPClassifier(client=client, early_stopping=True).fit(da.from_array(X), labels)
+
+
+def test_history_has_validation_per_round(client):
+    X, y = _data()
+    history = vd.fit(_net(), da.from_array(X, chunks=(100, 3)), y, rounds=2, batch_size=8, engine="numpy",
+                     validation_data=(da.from_array(X, chunks=(50, 3)), y), client=client)
+    assert len(history.val_loss) == len(history.val_metric) == len(history.epoch_time) == 2
+    assert history.metric == "accuracy" and 0 <= history.val_metric[-1] <= 1
+
+
+def test_no_client_is_a_clear_error(monkeypatch):
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    X, y = _data(20)
+    with pytest.raises(ValueError, match="needs a distributed cluster"):
+        vd.fit(_net(), da.from_array(X), y, rounds=1)
+
+
+# -- dask-ml --------------------------------------------------------------------------------
+def test_dask_ml_incremental_and_parallel_post_fit():
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, y = _data(120)
+    dX, dy = da.from_array(X, chunks=(40, 3)), da.from_array(y.astype(int), chunks=40)
+    kw = dict(hidden_layer_sizes=(4,), random_state=0, engine="numpy")
+    inc = wrappers.Incremental(vecnet.MLPClassifier(**kw), shuffle_blocks=False).fit(dX, dy, classes=[0, 1])
+    ref = vecnet.MLPClassifier(**kw)
+    for lo in range(0, 120, 40):   # Incremental: partial_fit on each chunk in order
+        ref.partial_fit(X[lo:lo + 40], y[lo:lo + 40].astype(int), classes=[0, 1])
+    np.testing.assert_array_equal(inc.estimator_.net_.theta, ref.net_.theta)
+    post = wrappers.ParallelPostFit(ref)
+    np.testing.assert_array_equal(post.predict(dX).compute(), ref.predict(X))
+    np.testing.assert_array_equal(post.predict_proba(dX).compute(), ref.predict_proba(X))
+
+
+# -- a worker lost mid-round (last: it restarts a worker of the shared cluster) --------------
+def test_worker_killed_during_a_round_gives_the_same_weights(client):
+    X, y = _data(6000)
+    dX, dy = da.from_array(X, chunks=(3000, 3)), da.from_array(y, chunks=3000)
+    kw = dict(rounds=1, batch_size=1, engine="numpy", client=client)
+    calm = _net()
+    vd.fit(calm, dX, dy, **kw)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_when_busy():
+        deadline = time.time() + 60
+        while time.time() < deadline and not killed:
+            busy = [w for w, keys in client.processing().items()
+                    if any("_train_partition" in str(k) for k in keys)]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    hit = _net()
+    vd.fit(hit, dX, dy, **kw)
+    killer.join()
+    assert killed, "no task was seen running"
+    np.testing.assert_array_equal(hit.theta, calm.theta)

@@ -1,0 +1,81 @@
+"""Divergence is one rule for every engine and batch size (issue 10, item 5).
+
+An epoch whose mean loss or any weight is not finite diverged: training stops
+with a ``DivergenceWarning``, ``History.stopped == "diverged"``, and the weights
+of the start of that epoch (the end of the last completed one).
+"""
+
+import numpy as np
+import pytest
+
+from vecnet import DivergenceWarning, Network
+
+ENGINES = ["numpy", "numba"]
+BATCHES = [1, 2, None]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("batch_size", BATCHES)
+def test_finite_per_sample_losses_whose_mean_overflows_are_divergence(engine, batch_size):
+    # logits of +-1e308 on the wrong side: each per-sample bce loss is 1e308 (finite), their sum
+    # is not; batch 1 used to report loss inf every epoch with stopped=None and no warning
+    net = Network([1, 1], activation="sigmoid", loss="bce", seed=0)
+    net.theta[...] = [1e308, 0.0]
+    X = np.array([[1.0], [-1.0], [1.0], [-1.0]])
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    start = net.theta.copy()
+    with pytest.warns(DivergenceWarning):
+        history = net.fit(X, y, epochs=3, batch_size=batch_size, engine=engine)
+    assert history.stopped == "diverged"
+    assert history.loss == []
+    np.testing.assert_array_equal(net.theta, start)
+
+
+def _diverging_epoch(x, w, b, lr, batch):
+    """Per-scalar SGD of ``z = w x + b`` with mse against 0: the 0-based epoch that diverges, and
+    the weights at its start."""
+    for epoch in range(100):
+        start, total = (w, b), 0.0
+        for lo in range(0, len(x), batch):
+            rows = x[lo:lo + batch]
+            gw = gb = 0.0
+            for xi in rows:
+                z = w * xi + b
+                total += z * z
+                gw += 2.0 * z * xi / len(rows)
+                gb += 2.0 * z / len(rows)
+            w, b = w - lr * gw, b - lr * gb
+        if not all(np.isfinite([total / len(x), w, b])):
+            return epoch, start
+    raise AssertionError("never diverged")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("batch_size", BATCHES)
+def test_overflowing_updates_stop_at_the_epoch_a_per_scalar_loop_finds(engine, batch_size):
+    x = [2.0e20, -1.5e20, 1.0e20]
+    lr = 0.1
+    epoch, (w, b) = _diverging_epoch(x, 1.0, 0.5, lr, batch_size or len(x))
+    assert epoch >= 1  # a later epoch, not the first
+    net = Network([1, 1], activation="identity", loss="mse", seed=0)
+    net.theta[...] = [1.0, 0.5]
+    with pytest.warns(DivergenceWarning):
+        history = net.fit(np.array(x)[:, None], np.zeros(len(x)), epochs=50, lr=lr,
+                          batch_size=batch_size, engine=engine)
+    assert history.stopped == "diverged"
+    assert history.epochs == epoch
+    np.testing.assert_allclose(net.theta, [w, b], rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["reference", *ENGINES])
+@pytest.mark.parametrize("batch_size", [1, None])
+def test_a_weight_that_is_not_finite_is_divergence_in_every_engine(engine, batch_size):
+    net = Network([2, 2, 1], activation="sigmoid", seed=0)
+    net.theta[0] = np.inf
+    start = net.theta.copy()
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.3, -1.0]])
+    with pytest.warns(DivergenceWarning):
+        history = net.fit(X, np.array([0.0, 1.0, 0.0]), epochs=5, batch_size=batch_size,
+                          engine=engine)
+    assert (history.stopped, history.epochs) == ("diverged", 0)
+    np.testing.assert_array_equal(net.theta, start)

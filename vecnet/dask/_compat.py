@@ -1,0 +1,61 @@
+"""dask and distributed, imported when first needed, and the vecnet internals this package uses (all here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.rows import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.validation import check_positive_int  # noqa: F401
+from ..engines import choose_engine, engine_names  # noqa: F401
+from ..optimizers import OptimizerState, make_optimizer  # noqa: F401
+from ..training import DivergenceWarning, History  # noqa: F401
+from ..training import fit as local_fit  # noqa: F401
+from ..training.metrics import evaluate, metric_name  # noqa: F401
+
+INSTALL = 'pip install "vecnet[dask]"'
+
+
+def require_dask():
+    """``dask.array``, or ``ImportError`` saying how to install it."""
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError(f"vecnet.dask needs dask: {INSTALL}") from exc
+    return da
+
+
+def get_client(client=None):
+    """``client``, else the current ``distributed`` client; clear errors when there is none."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(f"vecnet.dask.fit needs distributed: {INSTALL}") from exc
+    if client is not None:
+        return client
+    try:
+        return distributed.get_client()
+    except ValueError:
+        raise ValueError("vecnet.dask.fit needs a distributed cluster: start one, e.g. "
+                         "client = distributed.Client(distributed.LocalCluster()), or pass "
+                         "client=") from None
+
+
+def as_dask(a, name, row_chunks=None):
+    """``a`` as a dask array of whole rows (column chunks joined); numpy input in ``row_chunks``."""
+    da = require_dask()
+    if hasattr(a, "dask") and hasattr(a, "npartitions") and not hasattr(a, "chunks"):
+        raise TypeError(f"{name} is a dask DataFrame or Series; pass a dask array: "
+                        f"{name}.to_dask_array(lengths=True)")
+    if not is_dask_array(a):
+        arr = np.asarray(a)
+        a = da.from_array(arr, chunks=(row_chunks or arr.shape[0],) + arr.shape[1:])
+    if a.ndim == 0:
+        raise ValueError(f"{name} must be 1-D or 2-D, got a scalar")
+    if any(np.isnan(c) for c in a.chunks[0]):
+        raise ValueError(f"{name} is a dask array with unknown chunk sizes; call "
+                         f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))")
+    if any(len(c) > 1 for c in a.chunks[1:]):
+        a = a.rechunk({k: -1 for k in range(1, a.ndim)})
+    if row_chunks is not None and a.chunks[0] != tuple(row_chunks):
+        a = a.rechunk({0: tuple(row_chunks)})
+    return a

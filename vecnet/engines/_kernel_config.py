@@ -1,0 +1,87 @@
+"""What a compiled kernel is built for, and the numbers it is called with (private).
+
+Importing this module does not import Numba: :mod:`vecnet.engines._kernels`
+(which does) is imported the first time a kernel is needed.
+
+- :class:`KernelConfig`: everything that changes the kernel's code. One kernel
+  is built (and cached in memory and on disk) per distinct value; its fields are
+  plain ints, bools and strings, the codes of :mod:`vecnet.codes`.
+- :class:`Hyper`: the float settings, passed to the kernel at every call, so
+  that a new learning rate does not compile a new kernel.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .. import codes
+from ..activations import get_activation
+from ..losses import get_loss
+
+RUNNING, FINISHED, DIVERGED = 0, 1, 2
+"""What a kernel call returns: its row budget ran out, every epoch ran, or an epoch diverged."""
+
+
+class KernelConfig(NamedTuple):
+    """The settings that select a kernel's code.
+
+    Attributes
+    ----------
+    hidden, output : int
+        Activation codes of the hidden layers and of the output layer.
+    loss : int
+        Loss code.
+    optimizer : int
+        ``codes.SGD`` or ``codes.ADAM``.
+    momentum : bool
+        SGD with ``momentum != 0`` (plain SGD is applied during back-propagation).
+    nesterov : bool
+        Nesterov momentum (SGD with momentum only).
+    l2 : bool
+        ``l2 != 0``: the weight decay term is added to the gradients.
+    schedule : int
+        ``codes.CONSTANT`` or ``codes.INVSCALING``.
+    per_sample : bool
+        ``batch_size == 1``: the kernel is built for one sample per update.
+    dtype : str
+        ``"float64"`` or ``"float32"``, the network's.
+    """
+
+    hidden: int
+    output: int
+    loss: int
+    optimizer: int
+    momentum: bool
+    nesterov: bool
+    l2: bool
+    schedule: int
+    per_sample: bool
+    dtype: str
+
+
+class Hyper(NamedTuple):
+    """The float settings of the update, as float64."""
+
+    lr: float
+    momentum: float
+    beta1: float
+    beta2: float
+    eps: float
+    l2: float
+    power_t: float
+
+
+def kernel_settings(net, optimizer, batch_size):
+    """``(KernelConfig, Hyper)`` for training ``net`` with ``optimizer`` in batches of ``batch_size``."""
+    s = optimizer.kernel_settings()
+    output = get_activation(net.output_activation).code
+    # a network without hidden layers shares the kernel of one whose hidden layers match its output
+    hidden = get_activation(net.activation).code if net.n_layers > 1 else output
+    momentum = s["optimizer"] == codes.SGD and s["momentum"] != 0.0
+    config = KernelConfig(hidden=int(hidden), output=int(output), loss=int(get_loss(net.loss).code),
+                          optimizer=int(s["optimizer"]), momentum=bool(momentum),
+                          nesterov=bool(momentum and s["nesterov"]), l2=bool(s["l2"] != 0.0),
+                          schedule=int(s["schedule"]), per_sample=batch_size == 1,
+                          dtype=str(net.dtype))
+    hyper = Hyper(*(float(s[name]) for name in Hyper._fields))
+    return config, hyper

@@ -1,0 +1,136 @@
+"""The layers of the compiled kernels: forward and backward passes (private; imports Numba).
+
+See :mod:`vecnet.engines._kernel_pieces` for the conventions (flat workspace,
+``uint64`` indices, no ``fastmath``); the activation of each layer is a
+constant of the kernel, handed through to :func:`activate` and :func:`backprop`.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from ._kernel_pieces import HOT_OPTIONS, NARROW, U, activate, backprop
+
+
+@njit(**HOT_OPTIONS)
+def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
+    """``Y[yo + j] += C[co + t*cstep] * X[xo + t*xstep + j]`` for ``t = 0, 1, ..., count - 1``, ``j < n``.
+
+    Four terms per pass over ``Y``, added in the same order as one at a time, so
+    each element of ``Y`` is loaded and stored once per four products.
+    """
+    one, four = U(1), U(4)
+    t = U(0)
+    while t + four <= count:
+        x0 = xo + t * xstep
+        x1 = x0 + xstep
+        x2 = x1 + xstep
+        x3 = x2 + xstep
+        c = co + t * cstep
+        c0, c1, c2, c3 = C[c], C[c + cstep], C[c + cstep + cstep], C[c + cstep + cstep + cstep]
+        for j in range(n):
+            v = Y[yo + j]
+            v += c0 * X[x0 + j]
+            v += c1 * X[x1 + j]
+            v += c2 * X[x2 + j]
+            v += c3 * X[x3 + j]
+            Y[yo + j] = v
+        t += four
+    while t < count:
+        x0 = xo + t * xstep
+        c0 = C[co + t * cstep]
+        for j in range(n):
+            Y[yo + j] += c0 * X[x0 + j]
+        t += one
+
+
+@njit(**HOT_OPTIONS)
+def forward(theta, lay, offs, A, Z, m, one, hidden, output):
+    """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
+
+    ``one`` (a constant: ``m == 1``): one sample into fewer than ``NARROW``
+    outputs is one dot product per output (the same sum, in the same order), as
+    a loop over so few columns only costs its vectorization checks.
+    """
+    n_layers = lay.shape[0]
+    for k in range(n_layers):
+        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+        for s in range(m):
+            x = offs[k] + s * n_in
+            y = offs[k + 1] + s * n_out
+            if one and n_out < NARROW:
+                for j in range(n_out):
+                    acc = theta[bo + j]
+                    for i in range(n_in):
+                        acc += A[x + i] * theta[wo + i * n_out + j]
+                    A[y + j] = acc
+            else:
+                for j in range(n_out):
+                    A[y + j] = theta[bo + j]
+                _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+            if k == n_layers - 1:
+                for j in range(n_out):
+                    Z[s * n_out + j] = A[y + j]
+                activate(output, A, y, n_out)
+            else:
+                activate(hidden, A, y, n_out)
+
+
+@njit(**HOT_OPTIONS)
+def backward(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused):
+    """``dW_k = sum_s A_k[s]^T D_k[s]``, ``db_k = sum_s D_k[s]``, ``D_{k-1} = (D_k W_k^T) * f'``.
+
+    ``D_k`` (dL/dZ of layer ``k``) sits where ``A_{k+1}`` sits in ``A``. For a
+    batch, ``WT`` is scratch for ``W_k^T``, so that every inner loop runs over
+    contiguous memory while each sum keeps the order of the row-by-row formula;
+    for one sample (``one``: ``m == 1``, a constant) each ``D_{k-1}[i]`` is a
+    dot product with row ``i`` of ``W_k``, in the same order. When ``fused``
+    (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
+    ``D_{k-1}`` no longer needs ``W_k``.
+    """
+    for k in range(lay.shape[0] - 1, -1, -1):
+        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+        src, dk = offs[k], offs[k + 1]
+        if one:
+            for j in range(n_out):
+                grad[bo + j] = D[dk + j]
+            for i in range(n_in):
+                a, row = A[src + i], wo + i * n_out
+                for j in range(n_out):
+                    grad[row + j] = a * D[dk + j]
+        else:
+            for p in range(wo, bo + n_out):
+                grad[p] = 0.0
+            for s in range(m):
+                d = dk + s * n_out
+                for j in range(n_out):
+                    grad[bo + j] += D[d + j]
+            for i in range(n_in):
+                _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
+        if use_l2:
+            for p in range(wo, bo):
+                grad[p] += l2 * theta[p]
+        if k > 0:
+            if one:
+                for i in range(n_in):
+                    row = wo + i * n_out
+                    acc = 0.0
+                    for j in range(n_out):
+                        acc += D[dk + j] * theta[row + j]
+                    D[src + i] = acc
+                backprop(hidden, A, D, src, n_in)
+            else:
+                for i in range(n_in):
+                    row = wo + i * n_out
+                    for j in range(n_out):
+                        WT[j * n_in + i] = theta[row + j]
+                for s in range(m):
+                    b = src + s * n_in
+                    d = dk + s * n_out
+                    for i in range(n_in):
+                        D[b + i] = 0.0
+                    _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
+                    backprop(hidden, A, D, b, n_in)
+        if fused:
+            for p in range(wo, bo + n_out):
+                theta[p] -= lr * grad[p]
