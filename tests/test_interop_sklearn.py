@@ -246,7 +246,7 @@ def test_to_sklearn_from_an_estimator_carries_parameters_and_goes_on_the_same(cl
     else:
         assert sk.predict(X).tolist() == est.predict(X).tolist()
         np.testing.assert_allclose(sk.predict_proba(X), est.predict_proba(X), rtol=0, atol=TOL)
-    est.net_._engine_state = None     # scikit-learn's copy starts with fresh optimizer memory
+    est.net_.optimizer_state = None     # scikit-learn's copy starts with fresh optimizer memory
     est.partial_fit(X, y)
     sk.partial_fit(X, y)
     assert_same_weights(est.net_, sk, cls.__name__)
