@@ -20,10 +20,10 @@ import numpy as np
 from .activations import ACTIVATIONS, UNBUFFERED, get_activation
 from .data.validation import check_choice, check_seed, check_sizes, check_X
 from .engines._workspace import forward_blocks
-from .io import ModelFormatError, savable
+from .io import savable
 from .io import save as save_model
-from .losses import LOSSES, check_pairing, get_loss
-from .optimizers import OptimizerState
+from .losses import check_pairing, get_loss
+from .network_file import build_network, check_declared_network, restore_optimizer
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
 
@@ -390,8 +390,8 @@ class Network:
     @classmethod
     def _from_file(cls, path, header, arrays):
         """The network a file describes, after checking it; see :func:`vecnet.io.load`."""
-        net = _build_network(path, header.get("network"), arrays.get("theta"))
-        _restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"))
+        net = build_network(cls, path, header.get("network"), arrays.get("theta"))
+        restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"))
         return net
 
     def __repr__(self):
@@ -415,70 +415,3 @@ def from_reference(ref, dtype=None):
     """
     net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=dtype or np.float64)
     return set_from_reference(net, ref)
-
-
-def check_declared_network(path, spec, shapes):
-    """``ModelFormatError`` unless ``spec`` (a file's header) is valid and fits the declared arrays.
-
-    ``shapes`` maps array names to ``(dtype, shape)`` as their ``.npy`` headers
-    declare them; the number of parameters is computed from ``spec["sizes"]``
-    by arithmetic alone, so nothing is allocated here.
-    """
-    sizes = _check_spec(path, spec)
-    dtype = np.dtype(spec["dtype"])
-    n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
-    got = shapes.get("theta")
-    if got != (dtype, (n_params,)):
-        got = None if got is None else f"{got[0]} {got[1]}"
-        raise ModelFormatError(f"{path}: the weights do not match the architecture {sizes}: expected "
-                               f"{dtype} ({n_params},), got {got}")
-    memory, steps = shapes.get("optimizer_memory"), shapes.get("optimizer_steps")
-    if (memory, steps) != (None, None) and (memory != (dtype, (2, n_params))
-                                            or steps != (np.dtype(np.int64), (1,))):
-        raise ModelFormatError(f"{path}: the optimizer state does not match the network")
-
-
-def _check_spec(path, spec):
-    """The layer sizes of ``spec`` (a file's header), after checking every field of it."""
-    if not isinstance(spec, dict):
-        raise ModelFormatError(f"{path}: the header has no network description")
-    sizes = spec.get("sizes")
-    if (not isinstance(sizes, list) or len(sizes) < 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
-        raise ModelFormatError(f"{path}: invalid layer sizes {sizes!r}")
-    for key, registry in (("activation", ACTIVATIONS), ("output_activation", ACTIVATIONS), ("loss", LOSSES)):
-        if spec.get(key) not in registry:
-            raise ModelFormatError(f"{path}: unknown {key} {spec.get(key)!r}")
-    if spec.get("dtype") not in ("float32", "float64"):
-        raise ModelFormatError(f"{path}: invalid dtype {spec.get('dtype')!r}")
-    return sizes
-
-
-def _build_network(path, spec, theta):
-    """The :class:`Network` of ``spec`` (a file's header) holding ``theta``, after checking both."""
-    sizes = _check_spec(path, spec)
-    try:
-        net = Network(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
-                      loss=spec["loss"], dtype=spec["dtype"], seed=0)
-    except ValueError as exc:
-        raise ModelFormatError(f"{path}: invalid architecture: {exc}") from None
-    if theta is None or theta.dtype != net.dtype or theta.shape != (net.n_params,):
-        got = None if theta is None else f"{theta.dtype} {theta.shape}"
-        raise ModelFormatError(f"{path}: the weights do not match the architecture {sizes}: expected "
-                               f"{net.dtype} ({net.n_params},), got {got}")
-    if not np.isfinite(theta).all():
-        raise ModelFormatError(f"{path}: the weights contain NaN or inf")
-    net.theta[...] = theta
-    return net
-
-
-def _restore_optimizer(path, net, memory, steps):
-    """Give ``net`` the saved optimizer state, after checking it."""
-    if memory is None and steps is None:
-        return
-    if (memory is None or steps is None or memory.dtype != net.dtype or memory.shape != (2, net.n_params)
-            or steps.dtype != np.int64 or steps.shape != (1,) or steps[0] < 0):
-        raise ModelFormatError(f"{path}: the optimizer state does not match the network")
-    if not np.isfinite(memory).all():
-        raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
-    net.optimizer_state = OptimizerState(memory.copy(), steps.copy())
