@@ -37,8 +37,10 @@ def check_agreement(path, est, net, fitted):
     curve, scores = fitted["loss_curve_"], fitted["validation_scores_"]
     checks = {
         "n_iter_": _is_int(fitted["n_iter_"]),
+        # one loss per epoch; none at all for a model converted from a solver that records
+        # no curve (scikit-learn's lbfgs, through vecnet.interop.from_sklearn)
         "loss_curve_": isinstance(curve, list) and all(_is_number(v) for v in curve)
-        and len(curve) == fitted["n_iter_"],
+        and len(curve) in (0, fitted["n_iter_"]),
         "best_loss_": _is_number(fitted["best_loss_"]),
         "validation_scores_": scores is None and not est.early_stopping
         or isinstance(scores, list) and all(_is_number(v) for v in scores),
