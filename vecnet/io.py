@@ -195,6 +195,16 @@ def remove_stale_temporaries(path, now=None):
 
 def _atomic_write(path, arrays):
     """Write ``arrays`` as an ``.npz`` to ``path`` through a temporary file and ``os.replace``."""
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write(path, write):
+    """Call ``write(f)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
+
+    The temporary file is flushed to disk and locked while written (stale ones
+    of earlier, killed writes to ``path`` are removed first); a failure leaves
+    any previous file at ``path`` untouched and removes the temporary file.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -211,7 +221,7 @@ def _atomic_write(path, arrays):
         if fcntl is not None:   # held until the file is closed: marks it as in use
             fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

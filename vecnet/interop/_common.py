@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 
 from vecnet.estimators import MLPClassifier, MLPRegressor
+from vecnet.io import atomic_write as write_atomically
 from vecnet.network import Network
 
 
@@ -42,28 +41,5 @@ def network_of(model, what):
 
 
 def atomic_write(path, data):
-    """Write the bytes ``data`` to ``path`` through a temporary file in its folder and ``os.replace``.
-
-    A failure leaves any previous file at ``path`` untouched and no temporary file behind.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path}: the directory {folder} does not exist")
-    umask = os.umask(0)
-    os.umask(umask)
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write the bytes ``data`` to ``path`` atomically (see :func:`vecnet.io.atomic_write`)."""
+    write_atomically(path, lambda f: f.write(data))
