@@ -44,3 +44,16 @@ def train(benchmark):
         benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1)
         return nets[-1]
     return run
+
+
+@pytest.fixture(scope="module")
+def one_blas_thread():
+    """One BLAS thread for the NumPy comparisons (numpy, scikit-learn); peers with pools of their
+    own (PyTorch, onnxruntime) are set to one thread where they run."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not installed: BLAS keeps its own thread count (say so in results)
+        yield
+        return
+    with threadpool_limits(1):
+        yield

@@ -20,16 +20,7 @@ ROWS = 100_000
 PEERS = ("vecnet", "onnxruntime", "sklearn")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One BLAS thread for numpy and scikit-learn (onnxruntime is set per session)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # not installed: BLAS keeps its own thread count (say so in results)
-        yield
-        return
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def _network(dtype):

@@ -16,17 +16,7 @@ import pytest
 
 from vecnet import bench
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One BLAS thread, as in the other NumPy comparisons."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # not installed: BLAS keeps its own thread count (say so in results)
-        yield
-        return
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.mark.parametrize("workload", [bench.SMALL, bench.SMALL_TANH], ids=lambda w: w.activation)

@@ -20,17 +20,7 @@ import pytest
 from vecnet import bench
 from vecnet.bench import peers
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One BLAS thread (numpy, scikit-learn); PyTorch's own pool is set where it runs."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # not installed: BLAS keeps its own thread count (say so in results)
-        yield
-        return
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
