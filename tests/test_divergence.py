@@ -79,3 +79,38 @@ def test_a_weight_that_is_not_finite_is_divergence_in_every_engine(engine, batch
                           engine=engine)
     assert (history.stopped, history.epochs) == ("diverged", 0)
     np.testing.assert_array_equal(net.theta, start)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("batch_size", BATCHES)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_divergence_puts_back_the_optimizer_state_of_the_epochs_start(engine, batch_size, optimizer):
+    # the epoch that diverges leaves no trace: weights, optimizer memory and update count are those
+    # after the last completed epoch, the same as a fit of exactly that many epochs
+    from vecnet.optimizers import SGD, Adam
+
+    x = [2.0e20, -1.5e20, 1.0e20]
+    epoch, _ = _diverging_epoch(x, 1.0, 0.5, 0.1, batch_size or len(x))
+    make = {"sgd": lambda: SGD(lr=0.1), "momentum": lambda: SGD(lr=0.1, momentum=0.5),
+            "adam": lambda: Adam(lr=1e200)}[optimizer]
+
+    def fresh():
+        net = Network([1, 1], activation="identity", loss="mse", seed=0)
+        net.theta[...] = [1.0, 0.5]
+        return net
+
+    X, y = np.array(x)[:, None], np.zeros(3)
+    diverged = fresh()
+    with pytest.warns(DivergenceWarning):
+        history = diverged.fit(X, y, epochs=100, batch_size=batch_size, engine=engine, optimizer=make())
+    done = history.epochs
+    assert history.stopped == "diverged" and done < 100
+    exact = fresh()
+    if done:
+        exact.fit(X, y, epochs=done, batch_size=batch_size, engine=engine, optimizer=make())
+    np.testing.assert_array_equal(diverged.theta, exact.theta)
+    if done:
+        np.testing.assert_array_equal(diverged.optimizer_state.memory, exact.optimizer_state.memory)
+        np.testing.assert_array_equal(diverged.optimizer_state.steps, exact.optimizer_state.steps)
+    else:
+        assert not diverged.optimizer_state.memory.any() and diverged.optimizer_state.steps[0] == 0

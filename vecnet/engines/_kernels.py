@@ -60,6 +60,15 @@ def _source_digest():
     return int.from_bytes(digest.digest()[:7], "little")
 
 
+@njit(**dict(JIT_OPTIONS, _nrt=False, inline="always"))
+def _put_back(theta, saved, state, saved_state, steps, saved_steps, memory):
+    """Weights, optimizer memory (when the optimizer keeps any) and update count of the epoch's start."""
+    copy(theta, saved)
+    if memory:
+        copy_rows(state, saved_state)
+    steps[0] = saved_steps[0]
+
+
 @functools.cache
 def build_kernel(config):
     """The compiled kernel for ``config`` (a :class:`~vecnet.engines._kernel_config.KernelConfig`).
@@ -77,7 +86,8 @@ def build_kernel(config):
     At the start of each epoch the kernel copies ``theta`` into ``saved`` (and the
     optimizer memory and update count into ``saved_state``, ``saved_steps``). An
     epoch whose mean loss or any weight is not finite diverged: ``theta`` is put
-    back as it was at the start of that epoch, ``pos[0]`` is that epoch.
+    back as it was at the start of that epoch (and so are the optimizer memory and update
+    count), ``pos[0]`` is that epoch.
     """
     hidden, output, loss, optimizer = config.hidden, config.output, config.loss, config.optimizer
     momentum, nesterov, use_l2, per_sample = config.momentum, config.nesterov, config.l2, config.per_sample
@@ -120,7 +130,7 @@ def build_kernel(config):
                 forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
                 value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
                 if not math.isfinite(value):
-                    copy(theta, saved)
+                    _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                     pos[0], pos[1] = e, 0
                     return DIVERGED
                 lr = hyper.lr
@@ -134,7 +144,7 @@ def build_kernel(config):
                 done += m
             mean = total / n
             if not (math.isfinite(mean) and all_finite(theta)):
-                copy(theta, saved)
+                _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                 pos[0], pos[1] = e, 0
                 return DIVERGED
             losses[e] = mean

@@ -16,9 +16,9 @@ the rest in Python. Data that would need a conversion copy larger than
 
 Divergence: an engine stops at the first epoch in which the loss or a weight
 stops being finite and reports only the epochs it completed. When a call
-completed none, the loop puts back the weights it had before the call, which
-are then those of the failing epoch's start; an engine running several epochs
-per call puts that epoch's weights back itself. Either way training ends with
+completed none, the loop puts back the weights and optimizer state it had
+before the call, which are then those of the failing epoch's start; an engine
+running several epochs per call puts them back itself. Either way training ends with
 a :class:`DivergenceWarning` and the weights of the last completed epoch.
 """
 
@@ -394,7 +394,7 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
         done += len(losses)
         if len(losses) < count:
             if not losses:   # the one roll-back rule (see the module docstring)
-                net.theta[...] = checkpoint[0]
+                _restore(net, state, checkpoint)
             history.stopped = "diverged"
             warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
                           f"stopped being finite; the weights are those after epoch {done}. "
