@@ -45,6 +45,42 @@ class Engine:
         """Run up to ``epochs`` epochs; return the losses of those completed (see the module docstring)."""
         raise NotImplementedError
 
+    def run_many(self, net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory, steps, active):
+        """Train ``K`` models of ``net``'s architecture side by side; None when this engine cannot.
+
+        Model ``k`` must come out exactly (bit for bit) as :meth:`run_epochs` would leave a
+        network of ``net``'s architecture with weights ``thetas[k]``, trained alone on ``X``,
+        ``Y`` with ``optimizers[k]`` and state ``(memory[k], steps[k])``, visiting in epoch
+        ``e`` the samples in the order ``orders[k % len(orders), e % orders.shape[1]]``.
+
+        Parameters
+        ----------
+        net : Network
+            The architecture (sizes, activations, loss, dtype); its own weights are not used.
+        thetas : ndarray, shape (K, n_params), net.dtype, C-contiguous
+            Row ``k`` is model ``k``'s flat parameters; updated in place.
+        X : ndarray, shape (n_samples, n_in); Y : ndarray, shape (n_samples, n_out)
+            Shared by every model; checked, of ``net.dtype``, C-contiguous.
+        orders : ndarray of int64, shape (1 or K, n_orders, n_samples)
+        epochs, batch_size : int
+        optimizers : sequence of K Optimizer
+            One class, equal settings but for ``lr`` and ``l2``, which may differ by model.
+        memory : ndarray, shape (K, 2, n_params), net.dtype; steps : ndarray of int64, shape (K, 1)
+            The optimizer state of each model; updated in place.
+        active : ndarray of bool, shape (K,)
+            The models to train; the others are left untouched.
+
+        Returns
+        -------
+        losses : ndarray of float64, shape (K, epochs)
+            ``losses[k, :done[k]]`` are model ``k``'s epoch losses.
+        done : ndarray of int64, shape (K,)
+            Epochs each model completed (0 when inactive). ``done[k] < epochs`` for an active
+            model means it diverged in epoch ``done[k]`` (the rule of :meth:`run_epochs`): its
+            weights, memory and steps are put back to that epoch's start; the others go on.
+        """
+        return None
+
     def warm_up(self, net, X, Y, optimizer, batch_size):
         """Get ready to run on arrays like ``X`` and ``Y`` in batches of ``batch_size`` (e.g. compile).
 
