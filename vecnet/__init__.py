@@ -16,7 +16,7 @@ from .network import Network, from_reference
 from .optimizers import SGD, Adam
 from .reference import ReferenceNetwork
 from .scalar_map import SCALAR_MAP, to_reference
-from .training import DivergenceWarning, EarlyStopping, History, fit
+from .training import DivergenceWarning, EarlyStopping, History, fit, fit_many
 
 __version__ = "0.1.0"
 
@@ -24,5 +24,6 @@ __all__ = [
     "ACTIVATIONS", "LOSSES", "SCALAR_MAP", "Adam", "ConvergenceWarning", "DataConversionWarning",
     "DivergenceWarning", "EarlyStopping", "History", "MLPClassifier", "MLPRegressor",
     "ModelFormatError", "Network", "NotFittedError", "NpyRows", "ReferenceNetwork", "SGD",
-    "article_data", "export_onnx", "fit", "from_reference", "load", "open_npy", "save", "synthetic", "to_reference",
+    "article_data", "export_onnx", "fit", "fit_many", "from_reference", "load", "open_npy", "save",
+    "synthetic", "to_reference",
 ]
