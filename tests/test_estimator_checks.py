@@ -27,7 +27,9 @@ with warnings.catch_warnings():
     # not import scikit-learn); scikit-learn warns about that, and the checks below are what
     # show that nothing is lost.
     warnings.filterwarnings("ignore", message="Estimator .* does not inherit from", category=UserWarning)
-    checks = parametrize_with_checks([MLPClassifier(random_state=0), MLPRegressor(random_state=0)])
+    checks = parametrize_with_checks([MLPClassifier(random_state=0), MLPRegressor(random_state=0),
+                                      MLPClassifier(random_state=0, n_estimators=3),
+                                      MLPRegressor(random_state=0, n_estimators=3)])
 
 
 @checks

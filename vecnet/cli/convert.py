@@ -93,7 +93,7 @@ def read_model(path, trust_pickle, warn):
 def _network(model):
     from ..network import Network
 
-    return model if isinstance(model, Network) else model.net_
+    return model if isinstance(model, Network) else model.single_network("converting")
 
 
 def write_model(model, path, dtype):

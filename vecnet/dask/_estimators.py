@@ -59,6 +59,9 @@ class _DaskMLPMixin:
         if self.early_stopping:
             raise ValueError(f"early_stopping=True is not supported by {type(self).__name__}: it holds "
                              f"out random rows; train with callbacks on vecnet.dask.fit instead")
+        if self.n_estimators != 1:
+            raise ValueError(f"n_estimators={self.n_estimators} is not supported by {type(self).__name__}: "
+                             f"it trains one network on the cluster; use n_estimators=1")
         X = as_dask(X, "X")
         if X.ndim != 2 or 0 in X.shape:
             raise ValueError(f"Expected a 2D array with at least one sample and one feature, "

@@ -52,6 +52,7 @@ from ..io import save as save_model
 from ..network import Network
 from ..optimizers import SGD, Adam
 from ..training.loop import Settings, clip_batch_size, train
+from ..training.many import train_many
 from ..training.metrics import metric_name
 from ._base import (
     EstimatorBase,
@@ -82,7 +83,7 @@ class _BaseMLP(EstimatorBase):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, engine="auto", dtype="float64"):
+                 n_iter_no_change=10, engine="auto", dtype="float64", n_estimators=1):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -107,6 +108,7 @@ class _BaseMLP(EstimatorBase):
         self.n_iter_no_change = n_iter_no_change
         self.engine = engine
         self.dtype = dtype
+        self.n_estimators = n_estimators
 
     # -- subclass hooks -----------------------------------------------------------
     _output = None   # (output activation, loss) chosen from the number of outputs
@@ -150,6 +152,7 @@ class _BaseMLP(EstimatorBase):
         if self.max_iter > MAX_EPOCHS:
             raise ValueError(f"max_iter must be an integer in [1, {MAX_EPOCHS}], got {self.max_iter!r}")
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        check_positive_int(self.n_estimators, "n_estimators")
         for name in ("alpha", "tol", "power_t"):
             check_real(getattr(self, name), name, low=0)
         check_real(self.learning_rate_init, "learning_rate_init", low=0, low_open=True)
@@ -204,7 +207,8 @@ class _BaseMLP(EstimatorBase):
                             "(see get_params), not passed to fit")
         check_callbacks(fit_params.get("callbacks", ()))   # up front; Settings.check keeps them
         dtype = self._validate_params()
-        reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
+        reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start) \
+            or len(self.estimators_) != self.n_estimators
         if not reset and np.dtype(dtype) != self.net_.dtype:
             raise ValueError(f"dtype changed from {self.net_.dtype} to {dtype} since the last fit")
         self._check_feature_names(X, reset)
@@ -223,11 +227,14 @@ class _BaseMLP(EstimatorBase):
         engine = self.engine
         if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
             engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
-        settings = self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
-                                  engine)
-        history = train(self.net_, rows, settings, val, stacklevel=4)
-        self._record(history, Y.shape[1])
-        if not incremental and history.stopped is None and history.epochs == self.max_iter:
+        settings = [self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
+                                   engine) for _ in self.estimators_]
+        if len(self.estimators_) == 1:
+            histories = [train(self.net_, rows, settings[0], val, stacklevel=4)]
+        else:   # an ensemble: every member trained side by side, each as it would be alone
+            histories = train_many(self.estimators_, rows, settings, val, stacklevel=4)
+        self._record(histories, Y.shape[1])
+        if not incremental and any(h.stopped is None and h.epochs == self.max_iter for h in histories):
             warnings.warn(convergence_warning(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet."), stacklevel=3)
@@ -252,15 +259,22 @@ class _BaseMLP(EstimatorBase):
         """scikit-learn's loss over vecnet's: half the mse for the regressor."""
         return 0.5 if self._output(n_outputs)[1] == "mse" else 1.0
 
-    def _record(self, history, n_outputs):
-        """Update the fitted attributes from what the training loop did."""
-        self.engine_ = history.engine
-        curve = [float(loss) * self._report_scale(n_outputs) for loss in history.loss]
-        self.n_iter_ += history.epochs
+    def _record(self, histories, n_outputs):
+        """Update the fitted attributes from what the training loop did for each member.
+
+        One member: its epochs and losses. An ensemble: each epoch's loss (and
+        validation score) is the mean over the members that ran that epoch;
+        ``n_iter_`` counts the epochs of the member that ran longest.
+        """
+        self.engine_ = histories[0].engine
+        scale = self._report_scale(n_outputs)
+        curve = _mean_by_epoch([[float(v) * scale for v in h.loss] for h in histories])
+        scores = _mean_by_epoch([h.val_metric for h in histories])
+        self.n_iter_ += len(curve)
         self.loss_curve_.extend(curve)
-        if history.val_metric:
-            self.validation_scores_.extend(history.val_metric)
-            self.best_validation_score_ = max(self.best_validation_score_, *history.val_metric)
+        if scores:
+            self.validation_scores_.extend(scores)
+            self.best_validation_score_ = max(self.best_validation_score_, *scores)
         elif curve:
             self.best_loss_ = min(np.inf if self.best_loss_ is None else self.best_loss_, *curve)
 
@@ -269,11 +283,13 @@ class _BaseMLP(EstimatorBase):
         out_act, loss = self._output(n_outputs)
         sizes = [n_features, *self._hidden_sizes(), n_outputs]
         try:
-            net = Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
-                          output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
+            members = [Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
+                               output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
+                       for _ in range(self.n_estimators)]
         except ValueError as exc:   # e.g. layers too large for memory
             raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r}: {exc}") from None
-        self.net_ = net
+        self.net_ = members[0]
+        self.estimators_ = members
         self.n_features_in_ = n_features
         self.n_outputs_ = n_outputs
         self.n_iter_ = 0
@@ -297,7 +313,12 @@ class _BaseMLP(EstimatorBase):
         self._check_fitted()
         self._check_feature_names(X, reset=False)
         X = check_features(X, self.net_.dtype, self.n_features_in_, type(self).__name__)
-        return self.net_.forward(X).astype(np.float64, copy=False)
+        if len(self.estimators_) == 1:
+            return self.net_.forward(X).astype(np.float64, copy=False)
+        total = np.zeros((X.shape[0], self.n_outputs_))
+        for net in self.estimators_:   # the ensemble's mean output, in float64
+            total += net.forward(X)
+        return total / len(self.estimators_)
 
     # -- public API -----------------------------------------------------------------
     def fit(self, X, y, **fit_params):
@@ -329,12 +350,22 @@ class _BaseMLP(EstimatorBase):
     def _to_file(self):
         """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
         self._check_fitted()
+        self.single_network("saving")
         fields, arrays = self.net_._to_file()
         fields["params"] = plain(self.get_params())
         fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
         if getattr(self, "feature_names_in_", None) is not None:
             fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
         return fields, arrays
+
+    def single_network(self, what):
+        """``net_``, the one network of a fitted estimator; ``ValueError`` for an ensemble."""
+        self._check_fitted()
+        if len(self.estimators_) > 1:
+            raise ValueError(f"{what}: an ensemble (n_estimators={len(self.estimators_)}) is not supported, "
+                             f"it would keep only one of its networks; use its members, "
+                             f"estimators_[k] (vecnet.Network), one by one")
+        return self.net_
 
     def _load_classes(self, path, net, classes):
         """Take the classifier's ``classes`` from a file (a no-op for the regressor)."""
@@ -374,5 +405,17 @@ class _BaseMLP(EstimatorBase):
             est.best_loss_ = np.inf
         if est.best_validation_score_ is None and est.early_stopping:
             est.best_validation_score_ = -np.inf
+        if est.n_estimators != 1:
+            raise ModelFormatError(f"{path}: an estimator file holds one network, but its parameters "
+                                   f"say n_estimators={est.n_estimators}")
         est.net_ = net
+        est.estimators_ = [net]
         return est
+
+
+def _mean_by_epoch(curves):
+    """Element ``e``: the mean of ``curve[e]`` over the curves that long (the one curve itself for one)."""
+    if len(curves) == 1:
+        return list(curves[0])
+    longest = max((len(c) for c in curves), default=0)
+    return [float(np.mean([c[e] for c in curves if len(c) > e])) for e in range(longest)]

@@ -60,6 +60,14 @@ class MLPClassifier(_BaseMLP):
     n_iter_no_change : int, default 10
     engine : {"auto", "numpy", "numba"}, default "auto"
     dtype : {"float64", "float32"}, default "float64"
+    n_estimators : int, default 1
+        More than 1 trains a seed ensemble: that many networks, each from its own
+        initial weights and shuffling (drawn from ``random_state``), on the same
+        data, side by side (:func:`vecnet.fit_many`); predictions are the mean of
+        their outputs (probabilities for the classifier). Each member trains as
+        it would alone, with its own stopping; ``loss_curve_`` holds the members'
+        mean loss per epoch. An ensemble cannot be saved or converted as one
+        network; its members can.
 
     Attributes
     ----------
@@ -74,6 +82,9 @@ class MLPClassifier(_BaseMLP):
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
     net_ : vecnet.Network
+        The network (the first member of an ensemble).
+    estimators_ : list of vecnet.Network
+        The ``n_estimators`` trained networks.
     engine_ : str
         The engine that ran last. With ``engine="auto"``, ``partial_fit`` keeps the
         engine its first call chose (a small last block does not switch engines).
@@ -240,6 +251,9 @@ class MLPRegressor(_BaseMLP):
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
     net_ : vecnet.Network
+        The network (the first member of an ensemble).
+    estimators_ : list of vecnet.Network
+        The ``n_estimators`` trained networks.
     engine_ : str
     """
 

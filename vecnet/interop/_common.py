@@ -34,8 +34,7 @@ def network_of(model, what):
     if isinstance(model, Network):
         return model
     if isinstance(model, (MLPClassifier, MLPRegressor)):
-        model._check_fitted()
-        return model.net_
+        return model.single_network(what)
     raise TypeError(f"{what} takes a vecnet Network, MLPClassifier or MLPRegressor, "
                     f"got {type(model).__name__}")
 

@@ -65,7 +65,8 @@ def _sklearn_nn(what):
 
 def _training_params():
     """Parameter names vecnet's estimators share with scikit-learn's MLPs."""
-    return [name for name in MLPClassifier._param_names() if name not in ("engine", *ARCHITECTURE)]
+    return [name for name in MLPClassifier._param_names()
+            if name not in ("engine", "n_estimators", *ARCHITECTURE)]
 
 
 def _check_overrides(params, valid, where):
@@ -207,6 +208,7 @@ def from_sklearn(est, **params):
     if classifier:
         model.classes_ = np.array(est.classes_, copy=True)
     model.net_ = net
+    model.estimators_ = [net]
     return model
 
 
