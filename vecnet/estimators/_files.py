@@ -1,10 +1,13 @@
-"""Checks of an estimator read from a model file: its parameters, fitted state and network agree."""
+"""The estimators in model files: what is saved, and checks that a file's parameters, fitted state and
+network agree."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..io import ModelFormatError
+from ..io import ModelFormatError, plain
+from ..io import save as save_model
+from ..network import Network
 
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                       "identity": "identity"}
@@ -53,3 +56,75 @@ def check_agreement(path, est, net, fitted):
     if names is not None and not (isinstance(names, list) and len(names) == net.sizes[0]
                                   and all(isinstance(n, str) for n in names)):
         raise ModelFormatError(f"{path}: the fitted attribute feature_names_in_ is invalid: {names!r}")
+
+
+FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
+                "validation_scores_", "best_validation_score_")
+"""The plain (JSON) fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
+
+
+class EstimatorFile:
+    """Saving and loading of the MLP estimators (see :mod:`vecnet.io`): the network plus parameters and fitted state."""
+
+    def save(self, path):
+        """Save the fitted estimator to ``path``; see :func:`vecnet.io.save`."""
+        save_model(self, path)
+
+    # -- files (see vecnet.io) ------------------------------------------------------
+    _file_arrays = Network._file_arrays
+
+    def _to_file(self):
+        """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
+        self._check_fitted()
+        self.single_network("saving")
+        fields, arrays = self.net_._to_file()
+        fields["params"] = plain(self.get_params())
+        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
+        if getattr(self, "feature_names_in_", None) is not None:
+            fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        return fields, arrays
+
+    def _load_classes(self, path, net, classes):
+        """Take the classifier's ``classes`` from a file (a no-op for the regressor)."""
+
+    @classmethod
+    def _check_declared(cls, path, header, shapes):
+        """Refuse a header that disagrees with the arrays' declared ``(dtype, shape)``; see :mod:`vecnet.io`."""
+        Network._check_declared(path, header, shapes)
+        if "classes" in shapes and len(shapes["classes"][1]) != 1:
+            raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
+
+    @classmethod
+    def _from_file(cls, path, header, arrays):
+        """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
+        net = Network._from_file(path, header, arrays)
+        params, fitted = header.get("params"), header.get("fitted")
+        if not isinstance(params, dict) or not isinstance(fitted, dict) \
+                or set(fitted) - {"feature_names_in_"} != set(FITTED_STATE):
+            raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        try:
+            est = cls().set_params(**params)
+            est._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise ModelFormatError(f"{path}: invalid estimator parameters: {exc}") from None
+        check_agreement(path, est, net, fitted)
+        if (net.output_activation, net.loss) != cls._output(net.sizes[-1]):
+            raise ModelFormatError(f"{path}: a {cls.__name__} cannot have a {net.output_activation} output "
+                                   f"with {net.loss} loss")
+        est._load_classes(path, net, arrays.get("classes"))
+        for name in FITTED_STATE:
+            setattr(est, name, fitted[name])
+        if fitted.get("feature_names_in_") is not None:
+            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        if est.best_loss_ is None and not est.early_stopping:
+            est.best_loss_ = np.inf
+        if est.best_validation_score_ is None and est.early_stopping:
+            est.best_validation_score_ = -np.inf
+        if est.n_estimators != 1:
+            raise ModelFormatError(f"{path}: an estimator file holds one network, but its parameters "
+                                   f"say n_estimators={est.n_estimators}")
+        est.net_ = net
+        est.estimators_ = [net]
+        return est

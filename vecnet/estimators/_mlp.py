@@ -47,8 +47,6 @@ from ..data.validation import (
     check_seed,
 )
 from ..engines import engine_names
-from ..io import ModelFormatError, plain
-from ..io import save as save_model
 from ..network import Network
 from ..optimizers import SGD, Adam
 from ..training.loop import Settings, clip_batch_size, train
@@ -63,19 +61,16 @@ from ._base import (
     convergence_warning,
     fit_lock,
 )
-from ._files import ACTIVATION_ALIASES, check_agreement
+from ._files import ACTIVATION_ALIASES, EstimatorFile
 
 OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
                              "verbose", "early_stopping", "validation_data", "validation_fraction",
                              "fresh_optimizer"})
 """Options of :func:`vecnet.fit` that the estimators' parameters set."""
 
-FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
-                "validation_scores_", "best_validation_score_")
-"""The plain (JSON) fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
 
 
-class _BaseMLP(EstimatorBase):
+class _BaseMLP(EstimatorFile, EstimatorBase):
     """Shared parameters and training of the two estimators; see their docstrings."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
@@ -340,24 +335,6 @@ class _BaseMLP(EstimatorBase):
         """
         return self._fit(X, y, incremental=False, fit_params=fit_params)
 
-    def save(self, path):
-        """Save the fitted estimator to ``path``; see :func:`vecnet.io.save`."""
-        save_model(self, path)
-
-    # -- files (see vecnet.io) ------------------------------------------------------
-    _file_arrays = Network._file_arrays
-
-    def _to_file(self):
-        """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
-        self._check_fitted()
-        self.single_network("saving")
-        fields, arrays = self.net_._to_file()
-        fields["params"] = plain(self.get_params())
-        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
-        if getattr(self, "feature_names_in_", None) is not None:
-            fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
-        return fields, arrays
-
     def single_network(self, what):
         """``net_``, the one network of a fitted estimator; ``ValueError`` for an ensemble."""
         self._check_fitted()
@@ -366,51 +343,6 @@ class _BaseMLP(EstimatorBase):
                              f"it would keep only one of its networks; use its members, "
                              f"estimators_[k] (vecnet.Network), one by one")
         return self.net_
-
-    def _load_classes(self, path, net, classes):
-        """Take the classifier's ``classes`` from a file (a no-op for the regressor)."""
-
-    @classmethod
-    def _check_declared(cls, path, header, shapes):
-        """Refuse a header that disagrees with the arrays' declared ``(dtype, shape)``; see :mod:`vecnet.io`."""
-        Network._check_declared(path, header, shapes)
-        if "classes" in shapes and len(shapes["classes"][1]) != 1:
-            raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
-
-    @classmethod
-    def _from_file(cls, path, header, arrays):
-        """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
-        net = Network._from_file(path, header, arrays)
-        params, fitted = header.get("params"), header.get("fitted")
-        if not isinstance(params, dict) or not isinstance(fitted, dict) \
-                or set(fitted) - {"feature_names_in_"} != set(FITTED_STATE):
-            raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
-        if isinstance(params.get("hidden_layer_sizes"), list):
-            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-        try:
-            est = cls().set_params(**params)
-            est._validate_params()
-        except (ValueError, TypeError) as exc:
-            raise ModelFormatError(f"{path}: invalid estimator parameters: {exc}") from None
-        check_agreement(path, est, net, fitted)
-        if (net.output_activation, net.loss) != cls._output(net.sizes[-1]):
-            raise ModelFormatError(f"{path}: a {cls.__name__} cannot have a {net.output_activation} output "
-                                   f"with {net.loss} loss")
-        est._load_classes(path, net, arrays.get("classes"))
-        for name in FITTED_STATE:
-            setattr(est, name, fitted[name])
-        if fitted.get("feature_names_in_") is not None:
-            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        if est.best_loss_ is None and not est.early_stopping:
-            est.best_loss_ = np.inf
-        if est.best_validation_score_ is None and est.early_stopping:
-            est.best_validation_score_ = -np.inf
-        if est.n_estimators != 1:
-            raise ModelFormatError(f"{path}: an estimator file holds one network, but its parameters "
-                                   f"say n_estimators={est.n_estimators}")
-        est.net_ = net
-        est.estimators_ = [net]
-        return est
 
 
 def _mean_by_epoch(curves):

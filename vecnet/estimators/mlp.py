@@ -14,7 +14,8 @@ import numpy as np
 from ..io import ModelFormatError, savable
 from ..training.metrics import r2_score
 from ._base import check_target, data_conversion_warning
-from ._mlp import FITTED_STATE, _BaseMLP
+from ._files import FITTED_STATE
+from ._mlp import _BaseMLP
 
 __all__ = ["FITTED_STATE", "MLPClassifier", "MLPRegressor", "r2_score"]
 
