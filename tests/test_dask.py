@@ -346,3 +346,16 @@ def test_worker_killed_during_a_round_gives_the_same_weights(client):
     killer.join()
     assert killed, "no task was seen running"
     np.testing.assert_array_equal(hit.theta, calm.theta)
+
+
+@pytest.mark.parametrize("batch_size, per_sample", [(1, True), (8, False), (None, False)])
+def test_the_worker_warm_up_compiles_the_kernel_the_training_uses(batch_size, per_sample, monkeypatch):
+    from vecnet.dask._fit import _warm
+    from vecnet.engines import ENGINES
+    from vecnet.optimizers import SGD
+
+    numba_engine = ENGINES["numba"]
+    monkeypatch.setattr(numba_engine, "_warmed", set())   # what this warm-up compiles or loads
+    _warm(_net(), {"engine": "numba", "optimizer": SGD(lr=0.1), "batch_size": batch_size,
+                   "shuffle": False, "local_epochs": 1})
+    assert [key[0].per_sample for key in numba_engine._warmed] == [per_sample]

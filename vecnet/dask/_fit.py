@@ -121,11 +121,15 @@ def _train_partition(payload, Xp, yp, part, rnd, segment):
 
 
 def _warm(net, options):
-    """Compile (or load) the Numba kernel in this worker's process; runs through ``client.run``."""
-    X = np.zeros((1, net.sizes[0]), dtype=net.dtype)
-    Y = np.zeros((1, net.sizes[-1]), dtype=net.dtype)
+    """Compile (or load) the Numba kernel in this worker's process; runs through ``client.run``.
+
+    The kernel of the training's kind: per sample for ``batch_size=1``, else the batch kernel
+    (one kernel serves every batch size above 1).
+    """
+    X = np.zeros((2, net.sizes[0]), dtype=net.dtype)
+    Y = np.zeros((2, net.sizes[-1]), dtype=net.dtype)
     kwargs = {k: v for k, v in options.items() if k not in ("shuffle", "local_epochs")}
-    local_fit(net.copy(), X, Y, **{**kwargs, "epochs": 1, "batch_size": 1})
+    local_fit(net.copy(), X, Y, **{**kwargs, "epochs": 1, "batch_size": 1 if options["batch_size"] == 1 else 2})
     return True
 
 
