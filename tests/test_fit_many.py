@@ -35,7 +35,7 @@ CASES = {
     "tanh-bce-momentum": ([3, 5, 1], dict(activation="tanh", output_activation="sigmoid", loss="bce"), "binary",
                           lambda lr, l2: SGD(lr=lr, l2=l2, momentum=0.9, nesterov=True)),
     "relu-softmax-adam": ([3, 6, 4, 3], dict(activation="relu", output_activation="softmax", loss="cce"), "classes",
-                          lambda lr, l2: Adam(lr=lr * 0.1, l2=l2)),
+                          lambda lr, l2: Adam(lr=lr * 0.1, l2=l2, schedule="invscaling", power_t=0.25)),
 }
 
 
