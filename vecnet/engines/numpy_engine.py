@@ -9,6 +9,7 @@ import numpy as np
 
 from ._workspace import Workspace
 from .base import Engine
+from .numpy_many import run_stacked
 
 # engine="auto": the compiled kernel costs about the same per multiply-add at
 # any batch size, while the NumPy engine pays ~20-50 us of Python per batch and
@@ -81,6 +82,10 @@ class NumpyEngine(Engine):
 
     def run_epochs(self, net, X, Y, orders, epochs, batch_size, optimizer, state):
         return run_numpy(net, X, Y, orders, epochs, batch_size, optimizer, state)
+
+    def run_many(self, net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory, steps, active):
+        """Stacked passes, one Python step for all models (:mod:`vecnet.engines.numpy_many`)."""
+        return run_stacked(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory, steps, active)
 
     def cost(self, net, n_samples, batch_size):
         """``AUTO_CROSSOVER / (batch_size * layer_width(net) ** 1.5)``: BLAS pays off on big matrices."""
