@@ -63,6 +63,8 @@ class StackedWorkspace:
     axis of ``K``. ``gather`` is None (in-order batches, no copy), ``"shared"``
     (one gathered batch ``(rows, n)`` for every model) or ``"each"`` (one per
     model, ``(K, rows, n)``). :meth:`view` gives the first ``m`` rows of each.
+    ``ZT`` and ``XT`` are the transposed views the backward pass multiplies by;
+    ``rows_first`` (rows, K, n) and ``bias`` (K, n) serve the bias gradients.
     """
 
     def __init__(self, net, K, rows, gather=None, _parent=None):
@@ -77,29 +79,35 @@ class StackedWorkspace:
                 for w in p.work]
             self.X = None if p.X is None else p.X[..., :rows, :]
             self.Y = None if p.Y is None else p.Y[..., :rows, :]
+            self.rows_first = [None if b is None else b[:rows] for b in p.rows_first]
+            self.bias = p.bias
             self.grad, self.grad_views = p.grad, p.grad_views
             self.spare, self.spare_views = p.spare, p.spare_views
             self._views = p._views
-            return
-        dt = net.dtype
-        widths = net.sizes[1:]
-        self.Z = [np.empty((K, rows, k), dt) for k in widths]
-        self.out = np.empty((K, rows, widths[-1]), dt)
-        self.delta = [np.empty((K, rows, k), dt) for k in widths]
-        self.work = [Scratch(0, None, None, (np.empty((K, rows, k), dt), None, None, None, None))
-                     for k in widths[:-1]]
-        k = widths[-1]
-        self.work.append(Scratch(0, None, None, (
-            np.empty((K, rows, k), dt), np.empty((K, rows, k), dt), np.empty((K, rows, 1), dt),
-            np.empty((K, rows), dt), np.empty((K, rows), dt))))
-        lead = () if gather == "shared" else (K,)
-        self.X = None if gather is None else np.empty(lead + (rows, net.sizes[0]), dt)
-        self.Y = None if gather is None else np.empty(lead + (rows, widths[-1]), dt)
-        self.grad = np.empty((K, net.n_params), dt)
-        self.grad_views = stacked_views(net, self.grad)
-        self.spare = np.empty((K, net.n_params), dt)
-        self.spare_views = stacked_views(net, self.spare)
-        self._views = {rows: self}
+        else:
+            dt = net.dtype
+            widths = net.sizes[1:]
+            self.Z = [np.empty((K, rows, k), dt) for k in widths]
+            self.out = np.empty((K, rows, widths[-1]), dt)
+            self.delta = [np.empty((K, rows, k), dt) for k in widths]
+            self.work = [Scratch(0, None, None, (np.empty((K, rows, k), dt), None, None, None, None))
+                         for k in widths[:-1]]
+            k = widths[-1]
+            self.work.append(Scratch(0, None, None, (
+                np.empty((K, rows, k), dt), np.empty((K, rows, k), dt), np.empty((K, rows, 1), dt),
+                np.empty((K, rows), dt), np.empty((K, rows), dt))))
+            lead = () if gather == "shared" else (K,)
+            self.X = None if gather is None else np.empty(lead + (rows, net.sizes[0]), dt)
+            self.Y = None if gather is None else np.empty(lead + (rows, widths[-1]), dt)
+            self.rows_first = [None if k == 1 else np.empty((rows, K, k), dt) for k in widths]
+            self.bias = [np.empty((K, k), dt) for k in widths]
+            self.grad = np.empty((K, net.n_params), dt)
+            self.grad_views = stacked_views(net, self.grad)
+            self.spare = np.empty((K, net.n_params), dt)
+            self.spare_views = stacked_views(net, self.spare)
+            self._views = {rows: self}
+        self.ZT = [z.transpose(0, 2, 1) for z in self.Z]
+        self.XT = None if self.X is None else np.swapaxes(self.X, -1, -2)
 
     def view(self, rows):
         """The workspace for a batch of ``rows <= self.rows`` rows (cached)."""
@@ -112,6 +120,18 @@ class StackedWorkspace:
 # -- the softmax and the losses along the last axis, per model ------------------------------------
 # (the solo functions reduce along axis 1 and average over the whole batch; these are the
 # same operations along axis 2 and per model)
+
+def sigmoid(z, out, work):
+    """:func:`vecnet.activations.sigmoid`, with ``1.0 / e`` for ``np.reciprocal(e)``.
+
+    Both are one IEEE division (the same bits, NaN and inf included); NumPy's
+    ``divide`` is the faster loop here.
+    """
+    e = np.negative(z, out=out)
+    np.exp(e, out=e)
+    e += 1
+    return np.divide(1.0, e, out=e)
+
 
 def softmax(z, out, work):
     """:func:`vecnet.activations.softmax` of each row of each model."""
@@ -127,7 +147,7 @@ def softmax_backward(a, delta, work):
     delta *= a
 
 
-FORWARD = {name: ACTIVATIONS[name].forward for name in ELEMENTWISE} | {"softmax": softmax}
+FORWARD = {name: ACTIVATIONS[name].forward for name in ELEMENTWISE} | {"sigmoid": sigmoid, "softmax": softmax}
 BACKWARD = {name: ACTIVATIONS[name].backward for name in ELEMENTWISE} | {"softmax": softmax_backward}
 
 
@@ -185,33 +205,77 @@ def supported(net):
     return all(a in FORWARD for a in net.layer_activations()) and net.loss in LOSS_VALUE
 
 
-def gradients(net, params, X, Y, ws):
-    """Each model's batch loss (K,) float64; the gradients go to ``ws.grad`` (K, n_params).
+def matmul(a, b, out):
+    """``np.matmul(a, b, out=out)``; over an inner dimension of 1, its result computed elementwise.
 
-    ``params`` is :func:`stacked_views` of the models' weights (``broadcast=True``); ``X`` (m, n_in)
-    or (K, m, n_in), ``Y`` likewise; ``ws`` a workspace for ``m`` rows. The
-    operations of :meth:`vecnet.Network._gradients`, stacked.
+    NumPy's matmul multiplies ``(.., m, 1) @ (.., 1, p)`` (``p, m > 1``) in its own
+    loop, ``0 + a * b`` per element, slice by slice: ten times slower than
+    ``np.multiply`` on the stack and then ``+= 0.0``, the same two roundings (``0 +``
+    turns a product of -0.0 into 0.0). With ``m`` or ``p`` 1 it calls ``dot`` or its
+    loop, the same value.
     """
-    names = net.layer_activations()
-    last = len(names) - 1
-    acts = [X]
-    A, Z = X, None
-    for k, ((W, b), name) in enumerate(zip(params, names)):
-        Z = np.matmul(A, W, out=ws.Z[k])
-        Z += b
-        A = FORWARD[name](Z, Z if k < last else ws.out, ws.work[k])
-        acts.append(A)
-    work = ws.work[-1]
-    values = LOSS_VALUE[net.loss](Y, A, Z, work)
-    delta = loss_delta(net.loss, names[-1], Y, A, ws.delta[-1], work)
-    for k in range(last, -1, -1):
-        dW, db = ws.grad_views[k]
-        np.matmul(np.swapaxes(acts[k], -1, -2), delta, out=dW)
+    if a.shape[-1] != 1:
+        return np.matmul(a, b, out=out)
+    np.multiply(a, b, out=out)
+    out += 0.0
+    return out
+
+
+def bias_gradient(delta, db, rows_first, tmp):
+    """``np.add.reduce(delta, axis=1, out=db)`` of ``delta`` (K, m, n), as each model's 2-D sum.
+
+    A model's ``delta`` (m, n) sums over its rows one after the other (n > 1;
+    ``rows_first`` (m, K, n) lets NumPy do so for all K at once, with ``tmp``
+    (K, n) contiguous: a third of the time), or pairwise over its contiguous
+    column (n = 1, as the stack does along axis 1).
+    """
+    if rows_first is None:
         np.add.reduce(delta, axis=1, out=db)
-        if k:
-            delta = np.matmul(delta, np.swapaxes(params[k][0], 1, 2), out=ws.delta[k - 1])
-            BACKWARD[names[k - 1]](acts[k], delta, ws.work[k - 1])
-    return values
+        return
+    np.copyto(rows_first, delta.transpose(1, 0, 2))
+    np.add.reduce(rows_first, axis=0, out=tmp)
+    np.copyto(db, tmp)
+
+
+class Passes:
+    """Forward and backward for ``net``'s architecture on stacks; :meth:`gradients` per batch.
+
+    ``params`` are :func:`stacked_views` of the models' weights (``broadcast=True``).
+    """
+
+    def __init__(self, net, params):
+        self.loss = net.loss
+        self.names = net.layer_activations()
+        self.forward = [FORWARD[a] for a in self.names]
+        self.backward = [BACKWARD[a] for a in self.names]
+        self.value = LOSS_VALUE[net.loss]
+        self.params = params
+        self.WT = [W.transpose(0, 2, 1) for W, _ in params]
+
+    def gradients(self, X, Y, ws):
+        """Each model's batch loss (K,) float64; the gradients go to ``ws.grad`` (K, n_params).
+
+        ``X`` (m, n_in) shared or (K, m, n_in), ``Y`` likewise; ``ws`` a workspace for
+        ``m`` rows. The operations of :meth:`vecnet.Network._gradients`, stacked.
+        """
+        last = len(self.names) - 1
+        A, Z = X, None
+        for k, ((W, b), forward) in enumerate(zip(self.params, self.forward)):
+            Z = matmul(A, W, ws.Z[k])
+            Z += b
+            A = forward(Z, Z if k < last else ws.out, ws.work[k])
+        work = ws.work[-1]
+        values = self.value(Y, A, Z, work)
+        delta = loss_delta(self.loss, self.names[-1], Y, A, ws.delta[-1], work)
+        for k in range(last, -1, -1):
+            dW, db = ws.grad_views[k]
+            AT = ws.ZT[k - 1] if k else X.T if X.ndim == 2 else ws.XT
+            matmul(AT, delta, dW)
+            bias_gradient(delta, db, ws.rows_first[k], ws.bias[k])
+            if k:
+                delta = matmul(delta, self.WT[k], ws.delta[k - 1])
+                self.backward[k - 1](ws.Z[k - 1], delta, ws.work[k - 1])
+        return values
 
 
 # -- the optimizers, per model -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._stacked import StackedOptimizer, StackedWorkspace, gradients, stacked_views, supported
+from ._stacked import Passes, StackedOptimizer, StackedWorkspace, stacked_views, supported
 
 
 def check_many(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory, steps, active):
@@ -67,6 +67,7 @@ class _Stacks:
 
     def _views(self):
         self.params = stacked_views(self.net, self.theta, broadcast=True)
+        self.passes = Passes(self.net, self.params)
         self.ws = StackedWorkspace(self.net, len(self.idx), self.rows, self.gather)
 
     def checkpoint(self):
@@ -128,7 +129,7 @@ def run_stacked(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memor
                     taken = order[..., start:start + batch_size]
                     Xb = np.take(X, taken, axis=0, out=ws.X, mode="clip")
                     Yb = np.take(Y, taken, axis=0, out=ws.Y, mode="clip")
-                values = gradients(net, s.params, Xb, Yb, ws)
+                values = s.passes.gradients(Xb, Yb, ws)
                 failed = ~np.isfinite(values)
                 totals += values * m
                 s.opt.add_l2(s.params, ws)
