@@ -231,3 +231,26 @@ def test_other_engines_may_decline():
     """The protocol's default: an engine without stacked passes returns None (fit_many falls back)."""
     from vecnet.engines.base import Engine
     assert Engine().run_many(*_args().values()) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["nesterov", "adam"])
+def test_each_model_is_its_own_fit(name, dtype):
+    """End to end: model k trained by ``net.fit(..., engine="numpy", shuffle=True, seed=k)``."""
+    net, thetas, X, Y, memory, steps = setup(sizes=(4, 6, 5, 3), activation="relu", output="softmax",
+                                             loss="cce", dtype=dtype, K=3, n=50)
+    optimizers = [OPTIMIZERS[name](lr, l2) for lr, l2 in ((0.2, 0.0), (0.1, 1e-3), (0.05, 0.0))]
+    orders = np.stack([[rng.permutation(len(X)) for _ in range(4)]
+                       for rng in (np.random.default_rng(k) for k in range(3))]).astype(np.int64)
+    losses, done = ENGINE.run_many(net, thetas, X, Y, orders, 4, 7, optimizers, memory, steps, np.ones(3, bool))
+    assert done.tolist() == [4, 4, 4]
+    for k in range(3):
+        alone = net.copy()
+        alone.theta[...] = setup(sizes=(4, 6, 5, 3), activation="relu", output="softmax", loss="cce",
+                                 dtype=dtype, K=3, n=50)[1][k]
+        history = alone.fit(X, Y, epochs=4, batch_size=7, optimizer=optimizers[k], engine="numpy",
+                            shuffle=True, seed=k)
+        assert np.array_equal(bits(thetas[k]), bits(alone.theta))
+        assert np.array_equal(bits(memory[k]), bits(alone.optimizer_state.memory))
+        assert steps[k, 0] == alone.optimizer_state.steps[0] == 4 * 8
+        assert losses[k].tolist() == history.loss

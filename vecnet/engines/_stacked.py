@@ -314,8 +314,10 @@ class StackedOptimizer:
         self.optimizers = [self.optimizers[i] for i in rows]
         self.lr = np.array([o.lr for o in self.optimizers], dtype=np.float64)
         l2 = np.array([o.l2 for o in self.optimizers], dtype=np.float64)
-        self.l2 = l2.astype(self.dtype)[:, None, None]   # l2 * W: the Python float cast to W's dtype
         self.l2_mask = None if l2.all() else (l2 != 0)[:, None, None]
+        with np.errstate(over="ignore"):   # an lr beyond float32 casts to inf, as in the solo step
+            self.lr_col = self.lr.astype(self.dtype)[:, None]   # lr * g: the Python float cast to g's dtype
+            self.l2 = l2.astype(self.dtype)[:, None, None]   # l2 * W: likewise
         self.any_l2 = bool(l2.any())
 
     keep = _index
@@ -357,7 +359,7 @@ class StackedOptimizer:
                                for r, s in zip(lr.tolist(), steps.tolist())])
             _adam(opt, theta, grad, memory, lr[:, None], scratch)
             return
-        lr = lr.astype(self.dtype, copy=False)[:, None]   # lr * g: the Python float cast to g's dtype
+        lr = self.lr_col if lr is self.lr else lr.astype(self.dtype)[:, None]
         if opt.momentum == 0:
             theta -= np.multiply(lr, grad, out=grad)
             return

@@ -4,8 +4,9 @@ The loop of :func:`vecnet.engines.numpy_engine.run_numpy` over stacks of models
 (:mod:`vecnet.engines._stacked`): the same batches, the same in-order slicing
 or gathering with ``np.take``, the same L2 term, update and divergence rule, per
 model. The active models' weights, memory and update counts are copied into
-working stacks; a model that diverges gets its failing epoch's start put back
-and leaves the stacks, the others go on; at the end the stacks are copied back.
+working stacks; a model that diverges (checked at the end of each epoch: see
+the loop) gets its failing epoch's start put back and leaves the stacks, the
+others go on; at the end the stacks are copied back.
 """
 
 from __future__ import annotations
@@ -85,7 +86,6 @@ class _Stacks:
         self.opt.keep(keep)
         if len(keep):
             self._views()
-        return keep, [c[keep] for c in checkpoint]
 
     def write_back(self, thetas, memory, steps):
         """Copy the working stacks into the caller's arrays."""
@@ -129,19 +129,13 @@ def run_stacked(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memor
                     taken = order[..., start:start + batch_size]
                     Xb = np.take(X, taken, axis=0, out=ws.X, mode="clip")
                     Yb = np.take(Y, taken, axis=0, out=ws.Y, mode="clip")
-                values = s.passes.gradients(Xb, Yb, ws)
-                failed = ~np.isfinite(values)
-                totals += values * m
+                # a non-finite batch loss, where the solo engine stops, makes the epoch's
+                # total non-finite for good (inf and NaN absorb any sum): such a model
+                # fails the check below and gets its epoch's start put back, as alone
+                totals += s.passes.gradients(Xb, Yb, ws) * m
                 s.opt.add_l2(s.params, ws)
                 s.opt.step(s.theta, ws.grad, s.memory, s.steps, ws.spare)
                 s.steps += 1
-                if failed.any():   # the solo engine stops before this update: put back the epoch's start
-                    keep, checkpoint = s.drop(failed, checkpoint, thetas, memory, steps)
-                    totals = totals[keep]
-                    if own_orders:
-                        order = order[keep]
-                    if not len(s.idx):
-                        return losses, done
             mean = totals / n
             failed = ~(np.isfinite(mean) & np.isfinite(s.theta).all(axis=1))
             ok = ~failed
