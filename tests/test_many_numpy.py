@@ -209,7 +209,7 @@ def _args(**change):
     (dict(orders=np.arange(37)[None, None, :].astype(np.int32)), "orders must be an int64"),
     (dict(orders=np.zeros((2, 1, 37), np.int64)), "orders must be"),
     (dict(orders=np.zeros((1, 1, 36), np.int64)), "orders must be"),
-    (dict(epochs=0), "epochs must be"),
+    (dict(epochs=-1), "epochs must be an int >= 0"),
     (dict(batch_size=2.0), "batch_size must be"),
     (dict(optimizers=[SGD()] * 2), "one optimizer per model"),
     (dict(optimizers=[SGD(), SGD(momentum=0.5), SGD()]), "same settings but lr and l2"),
@@ -225,6 +225,16 @@ def test_wrong_arguments_give_a_clear_error(change, match):
     assert args["net"].n_params == 54
     with pytest.raises(ValueError, match=match):
         ENGINE.run_many(**args)
+
+
+def test_zero_epochs_change_nothing():
+    """fit_many asks with epochs=0 whether the engine trains many models at once."""
+    args = _args(epochs=0)
+    before = [args[k].copy() for k in ("thetas", "memory", "steps")]
+    losses, done = ENGINE.run_many(**args)
+    assert losses.shape == (3, 0) and done.tolist() == [0, 0, 0]
+    for k, b in zip(("thetas", "memory", "steps"), before):
+        assert np.array_equal(args[k], b)
 
 
 def test_other_engines_may_decline():

@@ -39,9 +39,9 @@ def check_many(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory
          and orders.shape[0] in (1, K) and orders.shape[1] >= 1 and orders.shape[2] == n,
          f"orders must be an int64 array (1 or {K}, n_orders, {n}), got "
          f"{getattr(orders, 'dtype', None)} {getattr(orders, 'shape', None)}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        need(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
-             f"{name} must be an int >= 1, got {value!r}")
+    for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        need(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low,
+             f"{name} must be an int >= {low}, got {value!r}")
     need(len(optimizers) == K, f"optimizers must hold one optimizer per model ({K}), got {len(optimizers)}")
     need(isinstance(memory, np.ndarray) and memory.shape == (K, 2, P) and memory.dtype == dt
          and memory.flags.writeable, f"memory must be a writable {dt.name} array ({K}, 2, {P}), got "
