@@ -1,0 +1,299 @@
+"""Compiled kernels that train many models of one architecture in one call (private; imports Numba).
+
+Two kernels, each built per :class:`~vecnet.engines._kernel_config.KernelConfig`
+(cached in memory and on disk, like :func:`vecnet.engines._kernels.build_kernel`):
+
+- :func:`build_many_kernel`, for any configuration: ``prange`` over the models,
+  each model running the solo kernel's arithmetic (:func:`_train_one`, the solo
+  epoch loop made of the same pieces) on its own row of ``thetas`` and its own
+  rows of the workspaces.
+- :func:`build_side_kernel`, for per-sample plain SGD of small networks
+  (:func:`side_by_side`): the weights laid out ``[param, model]`` (flat,
+  ``T[p * K + k]``), the model loop innermost, so one SIMD instruction updates
+  several models; ``prange`` over blocks of models. Each model's sums keep the
+  solo per-sample kernel's order (forward: ``b + a_0 w_0 + a_1 w_1 + ...``;
+  the loss of :func:`vecnet.engines._kernel_pieces.output_delta`; backward:
+  the gradient, ``l2``, then the fused ``theta -= lr * g``), and the
+  element-wise activations are the solo pieces applied to a run of models.
+
+No model's arithmetic depends on another model or on the thread count: the
+models only share the read-only data. The divergence rule is the solo kernel's
+(a non-finite batch loss, epoch mean or weight): the model is put back to the
+failing epoch's start and stops alone (the side-by-side kernel decides at the
+epoch end: a non-finite loss stays non-finite in the epoch's sum).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+
+from numba import njit, prange
+
+from ..codes import BCE, CONSTANT, IDENTITY, INVSCALING, MSE, RELU, SGD, SIGMOID, TANH
+from . import _kernels
+from ._exp import exp as vexp
+from ._kernel_layers import backward, forward
+from ._kernel_pieces import (
+    HOT_OPTIONS,
+    JIT_OPTIONS,
+    U,
+    activate,
+    all_finite,
+    backprop,
+    copy,
+    copy_rows,
+    output_delta,
+    update,
+)
+
+_SIDE_ACTIVATIONS = (SIGMOID, TANH, RELU, IDENTITY)
+_SIDE_LOSSES = (MSE, BCE)
+
+
+def _digest():
+    """The pieces' digest (:func:`vecnet.engines._kernels._source_digest`) and that of ``_kernels.py``."""
+    digest = hashlib.sha256(_kernels._source_digest().to_bytes(8, "little"))
+    with open(_kernels.__file__, "rb") as f:
+        digest.update(f.read())
+    return int.from_bytes(digest.digest()[:7], "little")
+
+
+def side_by_side(config):
+    """True when :func:`build_side_kernel` covers ``config``: per-sample, constant-rate plain SGD, float64,
+    element-wise activations (sigmoid, tanh, relu, identity), mse or bce."""
+    return (config.per_sample and config.optimizer == SGD and not config.momentum
+            and config.schedule == CONSTANT and config.dtype == "float64"
+            and config.hidden in _SIDE_ACTIVATIONS and config.output in _SIDE_ACTIVATIONS
+            and config.loss in _SIDE_LOSSES)
+
+
+@njit(**HOT_OPTIONS)
+def _train_one(theta, lay, offs, hyper, lr0, l2, X, Y, orders, e_from, e_to, batch, state, steps, losses,
+               work, hidden, output, loss, optimizer, momentum, nesterov, use_l2, per_sample, schedule):
+    """The solo kernel's epochs ``e_from .. e_to - 1`` for one model (its rate ``lr0``, its ``l2``).
+
+    ``work`` is the model's ``(A, D, Z, WT, grad, saved, saved_state, saved_steps)``. Returns the
+    epoch it stopped at: ``e_to``, or the epoch that diverged (then put back).
+    """
+    A, D, Z, WT, grad, saved, saved_state, saved_steps = work
+    invscaling = schedule == INVSCALING
+    fused = optimizer == SGD and not momentum
+    memory = not fused
+    n_layers = lay.shape[0]
+    n = U(X.shape[0])
+    n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
+    n_orders = orders.shape[0]
+    e = e_from
+    while e < e_to:
+        copy(saved, theta)
+        if memory:
+            copy_rows(saved_state, state)
+        saved_steps[0] = steps[0]
+        o = e % n_orders if n_orders > 1 else 0
+        total = 0.0
+        start = U(0)
+        while start < n:
+            if per_sample:
+                m = U(1)
+            else:
+                m = min(batch, n - start)
+            for s in range(m):
+                r = orders[o, start + s]
+                for i in range(n_in):
+                    A[s * n_in + i] = X[r, i]
+            forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
+            value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
+            if not math.isfinite(value):
+                _kernels._put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
+                return e
+            lr = lr0
+            if invscaling:
+                lr = lr / (steps[0] + 1.0) ** hyper.power_t
+            backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2, l2, lr, fused)
+            update(optimizer, momentum, nesterov, theta, grad, hyper, state, steps, lr)
+            total += value
+            start += m
+        mean = total / n
+        if not (math.isfinite(mean) and all_finite(theta)):
+            _kernels._put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
+            return e
+        losses[e] = mean
+        e += 1
+    return e
+
+
+@functools.cache
+def build_many_kernel(config):
+    """The ``prange``-over-models kernel for ``config``.
+
+    ``kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to, batch, active, memory,
+    steps, losses, done, A, D, Z, WT, grad, saved, saved_state, saved_steps)`` runs epochs
+    ``e_from .. e_to - 1`` of every model ``k`` with ``active[k]`` and ``done[k] == e_from`` (row
+    ``k`` of every array but ``orders``, which has 1 or K rows), and sets ``done[k]`` to the epoch
+    it stopped at.
+    """
+    hidden, output, loss, optimizer = config.hidden, config.output, config.loss, config.optimizer
+    momentum, nesterov, use_l2, per_sample = config.momentum, config.nesterov, config.l2, config.per_sample
+    schedule = config.schedule
+    source = _digest()
+
+    @njit(**dict(JIT_OPTIONS, parallel=True))
+    def kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to, batch, active, memory,
+               steps, losses, done, A, D, Z, WT, grad, saved, saved_state, saved_steps):
+        if source == 0:  # never: the sources' digest is only part of the cache key
+            return
+        shared = orders.shape[0] == 1
+        for k in prange(thetas.shape[0]):
+            if active[k] and done[k] == e_from:
+                ko = k - k if shared else k  # (k - k: one integer type with k)
+                work = (A[k], D[k], Z[k], WT[k], grad[k], saved[k], saved_state[k], saved_steps[k])
+                done[k] = _train_one(thetas[k], lay, offs, hyper, lrs[k], l2s[k], X, Y, orders[ko], e_from,
+                                     e_to, batch, memory[k], steps[k], losses[k], work, hidden, output, loss,
+                                     optimizer, momentum, nesterov, use_l2, per_sample, schedule)
+
+    return kernel
+
+
+@njit(**HOT_OPTIONS)
+def _side_epoch_end(T, saved, KK, P, m, e, n, rows, total, losses, done, steps, saved_steps):
+    """Model ``m``'s epoch ``e`` ends: its loss, or (diverged, or stopped before) its weights put back."""
+    if done[m] == e:
+        mean = total[m] / n
+        finite = math.isfinite(mean)
+        for p in range(P):
+            if not math.isfinite(T[p * KK + m]):
+                finite = False
+        if finite:
+            losses[m, e] = mean
+            done[m] = e + 1
+            steps[m] += rows
+            return
+        steps[m] = saved_steps[m]
+    for p in range(P):
+        T[p * KK + m] = saved[p * KK + m]
+
+
+@functools.cache
+def build_side_kernel(config):
+    """The ``[param, model]`` kernel for ``config`` (one that :func:`side_by_side` accepts).
+
+    ``kernel(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losses, done, A, D, Z, saved,
+    saved_steps, total, val, starts)``: ``T`` (n_params * K,) the weights ``[param, model]``;
+    ``offs`` the per-sample offsets of the layers' outputs (``A``, ``D`` are ``[unit, model]``,
+    ``Z`` ``[output, model]``); ``steps``, ``saved_steps``, ``total``, ``val`` (K,);
+    ``starts`` the blocks of models (one per ``prange`` iteration). Runs the epochs of the
+    models with ``done[k] == e_from`` (the others are stopped: their weights stay put back).
+    """
+    hidden, output, loss, use_l2 = config.hidden, config.output, config.loss, config.l2
+    bce = loss == BCE
+    source = _digest()
+
+    @njit(**dict(JIT_OPTIONS, parallel=True))
+    def kernel(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losses, done, A, D, Z, saved,
+               saved_steps, total, val, starts):
+        if source == 0:  # never: the sources' digest is only part of the cache key
+            return
+        n_layers = lay.shape[0]
+        KK = U(lrs.shape[0])
+        P = U(T.shape[0]) // KK
+        n = U(X.shape[0])
+        n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
+        n_orders = U(orders.shape[1])
+        shared = orders.shape[0] == 1
+        for b in prange(starts.shape[0] - 1):
+            k0, k1 = starts[b], starts[b + 1]
+            width = k1 - k0
+            for e in range(e_from, e_to):
+                for m in range(k0, k1):
+                    if done[m] == e:
+                        for p in range(P):
+                            saved[p * KK + m] = T[p * KK + m]
+                        saved_steps[m] = steps[m]
+                    total[m] = 0.0
+                o = U(e) % n_orders
+                for s in range(n):
+                    if shared:
+                        r = orders[0, o, s]
+                        for i in range(n_in):
+                            xv = X[r, i]
+                            for m in range(k0, k1):
+                                A[i * KK + m] = xv
+                    else:
+                        for m in range(k0, k1):
+                            r = orders[m, o, s]
+                            for i in range(n_in):
+                                A[i * KK + m] = X[r, i]
+                    # forward: y_j = b_j + a_0 w_0j + a_1 w_1j + ..., then f (the solo order)
+                    for k in range(n_layers):
+                        li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+                        x, y = offs[k], offs[k + 1]
+                        for j in range(lo):
+                            yj, bj = (y + j) * KK, (bo + j) * KK
+                            for m in range(k0, k1):
+                                A[yj + m] = T[bj + m]
+                            for i in range(li):
+                                xi, wij = (x + i) * KK, (wo + i * lo + j) * KK
+                                for m in range(k0, k1):
+                                    A[yj + m] += A[xi + m] * T[wij + m]
+                            if k == n_layers - 1:
+                                if bce:
+                                    for m in range(k0, k1):
+                                        Z[j * KK + m] = A[yj + m]
+                                activate(output, A, yj + k0, width)
+                            else:
+                                activate(hidden, A, yj + k0, width)
+                    # the loss and D = dL/dZ of the output (output_delta's formulas, one sample)
+                    for m in range(k0, k1):
+                        val[m] = 0.0
+                    for j in range(k_out):
+                        oj = (o_out + j) * KK
+                        for m in range(k0, k1):
+                            r = orders[0, o, s] if shared else orders[m, o, s]
+                            t = Y[r, j]
+                            if bce:
+                                zj = Z[j * KK + m]
+                                val[m] += max(zj, 0.0) - zj * t + math.log1p(vexp(-abs(zj)))
+                                D[oj + m] = (A[oj + m] - t) * (1.0 / (U(1) * k_out))
+                            else:
+                                a = A[oj + m]
+                                err = t - a
+                                val[m] += err * err
+                                D[oj + m] = (a - t) * (2.0 / (U(1) * k_out))
+                    for m in range(k0, k1):
+                        total[m] += 0.0 + val[m] / k_out
+                    if not bce:
+                        for j in range(k_out):
+                            backprop(output, A, D, (o_out + j) * KK + k0, width)
+                    # backward: D of the layer below (before this layer's update), then the fused update
+                    for k in range(n_layers - 1, -1, -1):
+                        li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+                        src, dk = offs[k], offs[k + 1]
+                        if k > 0:
+                            for i in range(li):
+                                di = (src + i) * KK
+                                for m in range(k0, k1):
+                                    D[di + m] = 0.0
+                                for j in range(lo):
+                                    dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
+                                    for m in range(k0, k1):
+                                        D[di + m] += D[dj + m] * T[wij + m]
+                                backprop(hidden, A, D, di + k0, width)
+                        for j in range(lo):
+                            dj, bj = (dk + j) * KK, (bo + j) * KK
+                            for m in range(k0, k1):
+                                T[bj + m] -= lrs[m] * D[dj + m]
+                        for i in range(li):
+                            ai = (src + i) * KK
+                            for j in range(lo):
+                                dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
+                                for m in range(k0, k1):
+                                    g = A[ai + m] * D[dj + m]
+                                    if use_l2:
+                                        g += l2s[m] * T[wij + m]
+                                    T[wij + m] -= lrs[m] * g
+                for m in range(k0, k1):
+                    _side_epoch_end(T, saved, KK, P, m, e, n, X.shape[0], total, losses, done, steps, saved_steps)
+
+    return kernel

@@ -1,0 +1,142 @@
+"""K models of one architecture through the many-model kernels (private; imports Numba).
+
+:func:`train_many` implements :meth:`vecnet.engines.base.Engine.run_many` for the
+Numba engine, on inputs :func:`vecnet.engines.numba_engine.check_many_inputs` has
+checked. The models are grouped by kernel configuration (only ``l2 != 0`` may
+differ between them); a group runs through the ``[param, model]`` kernel when it
+covers the configuration (:func:`vecnet.engines._many_kernels.side_by_side`),
+else through the ``prange``-over-models kernel. The kernels run a few epochs per
+call (about ``SLICE_SECONDS``), so Ctrl-C is noticed between two calls, with
+every model at an epoch's end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numba
+import numpy as np
+from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
+
+from . import _many_kernels
+from ._kernel_config import kernel_settings
+from ._kernels import FIRST_SLICE_WORK, SLICE_SECONDS, U, _read_only, workspace
+
+BLOCK = 8
+"""Models per block of the ``[param, model]`` kernel are a multiple of this (SIMD width and more)."""
+
+
+def _slices(epochs, work_per_epoch, run):
+    """Call ``run(e_from, e_to)`` over ``0 .. epochs``, each call lasting about ``SLICE_SECONDS``."""
+    e, per_call, first = 0, max(1, FIRST_SLICE_WORK // max(1, work_per_epoch)), True
+    while e < epochs:
+        stop = min(epochs, e + per_call)
+        t0 = time.perf_counter()
+        if first:  # a compile may happen (see vecnet.engines._kernels on NumbaIRAssumptionWarning)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+                warnings.simplefilter("ignore", NumbaPerformanceWarning)
+                run(e, stop)
+            first = False
+        else:
+            run(e, stop)
+        elapsed = time.perf_counter() - t0
+        per_call = max(1, int((stop - e) * SLICE_SECONDS / max(elapsed, 1e-6)))
+        e = stop
+
+
+def _blocks(k):
+    """Boundaries of the blocks of ``k`` models: about one block per thread, each a multiple of ``BLOCK``."""
+    n_blocks = max(1, min(numba.get_num_threads(), math.ceil(k / BLOCK)))
+    size = math.ceil(k / n_blocks / BLOCK) * BLOCK
+    return np.minimum(np.arange(n_blocks + 1, dtype=np.uint64) * U(size), U(k))
+
+
+def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, losses, done):
+    """The models ``idx`` through the ``[param, model]`` kernel; results written back into their rows."""
+    kernel = _many_kernels.build_side_kernel(config)
+    k, p = len(idx), net.n_params
+    lay = net.layout().astype(U)
+    sizes = [int(lay[0, 0])] + [int(v) for v in lay[:, 1]]
+    offs = np.zeros(len(sizes), dtype=U)
+    offs[1:] = np.cumsum(sizes[:-1])
+    T = np.ascontiguousarray(thetas[idx].T).reshape(-1)
+    saved = T.copy()
+    st = np.ascontiguousarray(steps[idx, 0])
+    ords = orders if orders.shape[0] == 1 else np.ascontiguousarray(orders[idx])
+    done_k = np.zeros(k, dtype=np.int64)
+    losses_k = np.zeros((k, epochs), dtype=np.float64)
+    A, D = np.zeros(sum(sizes) * k), np.zeros(sum(sizes) * k)
+    Z = np.zeros(sizes[-1] * k)
+    saved_steps, total, val = st.copy(), np.zeros(k), np.zeros(k)
+    starts = _blocks(k)
+    lr_k, l2_k = np.ascontiguousarray(lrs[idx]), np.ascontiguousarray(l2s[idx])
+
+    def run(e_from, e_to):
+        kernel(T, lay, offs, lr_k, l2_k, X, Y, ords, e_from, e_to, st, losses_k, done_k, A, D, Z, saved,
+               saved_steps, total, val, starts)
+
+    try:
+        _slices(epochs, X.shape[0] * p * k, run)
+    finally:  # also on Ctrl-C: every model is at an epoch's end
+        thetas[idx] = T.reshape(p, k).T
+        steps[idx, 0] = st
+        losses[idx] = losses_k
+        done[idx] = done_k
+
+
+def _run_generic(config, net, hyper, thetas, X, Y, orders, epochs, batch_size, lrs, l2s, memory, steps,
+                 mask, losses, done):
+    """The models of ``mask`` through the ``prange``-over-models kernel, in place."""
+    kernel = _many_kernels.build_many_kernel(config)
+    k = thetas.shape[0]
+    n = X.shape[0]
+    batch = min(batch_size, n)
+    lay = net.layout().astype(U)
+    offs, work = workspace(lay, batch, thetas[0], _State(memory[0], steps[0]))
+    work = [np.zeros((k,) + a.shape, dtype=a.dtype) for a in work]
+
+    def run(e_from, e_to):
+        kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to, U(batch), mask, memory, steps,
+               losses, done, *work)
+
+    _slices(epochs, n * net.n_params * int(mask.sum()), run)
+
+
+class _State:
+    """What :func:`vecnet.engines._kernels.workspace` reads of an optimizer state."""
+
+    def __init__(self, memory, steps):
+        self.memory, self.steps = memory, steps
+
+
+def train_many(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory, steps, active, side=True):
+    """:meth:`vecnet.engines.base.Engine.run_many` on checked inputs: ``(losses (K, epochs), done (K,))``.
+
+    ``side``: the ``[param, model]`` kernel for the configurations it covers (False, for tests: the
+    ``prange`` kernel throughout).
+    """
+    k = thetas.shape[0]
+    losses = np.zeros((k, epochs), dtype=np.float64)
+    done = np.zeros(k, dtype=np.int64)
+    settings = [kernel_settings(net, o, batch_size) for o in optimizers]
+    hyper = settings[0][1]
+    lrs = np.array([h.lr for _, h in settings], dtype=np.float64)
+    l2s = np.array([h.l2 for _, h in settings], dtype=np.float64)
+    X, Y = _read_only(X), _read_only(Y)  # one array type for writeable and read-only data: one compile
+    groups = {}
+    for i, (config, _) in enumerate(settings):
+        if active[i]:
+            groups.setdefault(config, []).append(i)
+    for config, members in groups.items():
+        if _many_kernels.side_by_side(config) and side:
+            _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, np.array(members), losses,
+                      done)
+        else:
+            mask = np.zeros(k, dtype=np.bool_)
+            mask[members] = True
+            _run_generic(config, net, hyper, thetas, X, Y, orders, epochs, batch_size, lrs, l2s, memory,
+                         steps, mask, losses, done)
+    return losses, done
