@@ -175,16 +175,133 @@ def _side_epoch_end(T, saved, KK, P, m, e, n, rows, total, losses, done, steps, 
         T[p * KK + m] = saved[p * KK + m]
 
 
+@njit(**HOT_OPTIONS)
+def _loss_term(bce, A, D, Z, val, oj, zj, m, t, k):
+    """Model ``m``'s term of output ``j`` (target ``t``), as :func:`vecnet.engines._kernel_pieces.output_delta`
+    writes it for one sample: into its loss sum ``val[m]`` and ``D = dL/dZ``."""
+    if bce:
+        z = Z[zj + m]
+        val[m] += max(z, 0.0) - z * t + math.log1p(vexp(-abs(z)))
+        D[oj + m] = (A[oj + m] - t) * (1.0 / (U(1) * k))
+    else:
+        a = A[oj + m]
+        err = t - a
+        val[m] += err * err
+        D[oj + m] = (a - t) * (2.0 / (U(1) * k))
+
+
+@njit(**HOT_OPTIONS)
+def _side_block(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losses, done, A, D, Z, saved,
+                saved_steps, total, val, hidden, output, bce, use_l2):
+    """Epochs ``e_from .. e_to - 1`` of one block of ``K = len(lrs)`` models (the arguments of
+    :func:`build_side_kernel`'s kernel, cut to the block: its models are ``0 .. K - 1`` here)."""
+    n_layers = lay.shape[0]
+    KK = U(lrs.shape[0])
+    P = U(T.shape[0]) // KK
+    n = U(X.shape[0])
+    n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
+    n_orders = U(orders.shape[1])
+    shared = orders.shape[0] == 1
+    for e in range(e_from, e_to):
+        for m in range(KK):
+            if done[m] == e:
+                for p in range(P):
+                    saved[p * KK + m] = T[p * KK + m]
+                saved_steps[m] = steps[m]
+            total[m] = 0.0
+        o = U(e) % n_orders
+        for s in range(n):
+            if shared:
+                r = orders[0, o, s]
+                for i in range(n_in):
+                    xv = X[r, i]
+                    for m in range(KK):
+                        A[i * KK + m] = xv
+            else:
+                for m in range(KK):
+                    r = orders[m, o, s]
+                    for i in range(n_in):
+                        A[i * KK + m] = X[r, i]
+            # forward: y_j = b_j + a_0 w_0j + a_1 w_1j + ..., then f (the solo order)
+            for k in range(n_layers):
+                li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+                x, y = offs[k], offs[k + 1]
+                for j in range(lo):
+                    yj, bj = (y + j) * KK, (bo + j) * KK
+                    for m in range(KK):
+                        A[yj + m] = T[bj + m]
+                    for i in range(li):
+                        xi, wij = (x + i) * KK, (wo + i * lo + j) * KK
+                        for m in range(KK):
+                            A[yj + m] += A[xi + m] * T[wij + m]
+                    if k == n_layers - 1:
+                        if bce:
+                            for m in range(KK):
+                                Z[j * KK + m] = A[yj + m]
+                        activate(output, A, yj, KK)
+                    else:
+                        activate(hidden, A, yj, KK)
+            # the loss and D = dL/dZ of the output (output_delta's formulas, one sample)
+            for m in range(KK):
+                val[m] = 0.0
+            for j in range(k_out):
+                oj, zj = (o_out + j) * KK, j * KK
+                if shared:
+                    t = Y[orders[0, o, s], j]
+                    for m in range(KK):
+                        _loss_term(bce, A, D, Z, val, oj, zj, m, t, k_out)
+                else:
+                    for m in range(KK):
+                        _loss_term(bce, A, D, Z, val, oj, zj, m, Y[orders[m, o, s], j], k_out)
+            for m in range(KK):
+                total[m] += 0.0 + val[m] / k_out
+            if not bce:
+                for j in range(k_out):
+                    backprop(output, A, D, (o_out + j) * KK, KK)
+            # backward: D of the layer below (before this layer's update), then the fused update
+            for k in range(n_layers - 1, -1, -1):
+                li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+                src, dk = offs[k], offs[k + 1]
+                if k > 0:
+                    for i in range(li):
+                        di = (src + i) * KK
+                        for m in range(KK):
+                            D[di + m] = 0.0
+                        for j in range(lo):
+                            dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
+                            for m in range(KK):
+                                D[di + m] += D[dj + m] * T[wij + m]
+                        backprop(hidden, A, D, di, KK)
+                for j in range(lo):
+                    dj, bj = (dk + j) * KK, (bo + j) * KK
+                    for m in range(KK):
+                        T[bj + m] -= lrs[m] * D[dj + m]
+                for i in range(li):
+                    ai = (src + i) * KK
+                    for j in range(lo):
+                        dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
+                        for m in range(KK):
+                            g = A[ai + m] * D[dj + m]
+                            if use_l2:
+                                g += l2s[m] * T[wij + m]
+                            T[wij + m] -= lrs[m] * g
+        for m in range(KK):
+            _side_epoch_end(T, saved, KK, P, m, e, n, X.shape[0], total, losses, done, steps, saved_steps)
+
+
+
 @functools.cache
 def build_side_kernel(config):
     """The ``[param, model]`` kernel for ``config`` (one that :func:`side_by_side` accepts).
 
     ``kernel(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losses, done, A, D, Z, saved,
-    saved_steps, total, val, starts)``: ``T`` (n_params * K,) the weights ``[param, model]``;
-    ``offs`` the per-sample offsets of the layers' outputs (``A``, ``D`` are ``[unit, model]``,
-    ``Z`` ``[output, model]``); ``steps``, ``saved_steps``, ``total``, ``val`` (K,);
-    ``starts`` the blocks of models (one per ``prange`` iteration). Runs the epochs of the
-    models with ``done[k] == e_from`` (the others are stopped: their weights stay put back).
+    saved_steps, total, val, starts)``: ``starts`` the blocks of models (one per ``prange``
+    iteration; block ``b`` holds models ``starts[b] .. starts[b + 1] - 1``); ``T`` (n_params * K,)
+    the weights, block after block, each block's ``[param, model]`` (the stretch ``T[n_params *
+    starts[b]:n_params * starts[b + 1]]``); ``saved`` likewise; ``A``, ``D`` ``[unit, model]`` and
+    ``Z`` ``[output, model]`` per block; ``offs`` the per-sample offsets of the layers' units;
+    ``steps``, ``saved_steps``, ``total``, ``val`` (K,). Runs the epochs of the models with
+    ``done[k] == e_from`` (the others are stopped: their weights stay put back).
     """
     hidden, output, loss, use_l2 = config.hidden, config.output, config.loss, config.l2
     bce = loss == BCE
@@ -196,104 +313,16 @@ def build_side_kernel(config):
         if source == 0:  # never: the sources' digest is only part of the cache key
             return
         n_layers = lay.shape[0]
-        KK = U(lrs.shape[0])
-        P = U(T.shape[0]) // KK
-        n = U(X.shape[0])
-        n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
-        n_orders = U(orders.shape[1])
+        k = U(lrs.shape[0])
+        P, units, k_out = U(T.shape[0]) // k, U(A.shape[0]) // k, lay[n_layers - 1, 1]
         shared = orders.shape[0] == 1
         for b in prange(starts.shape[0] - 1):
             k0, k1 = starts[b], starts[b + 1]
-            width = k1 - k0
-            for e in range(e_from, e_to):
-                for m in range(k0, k1):
-                    if done[m] == e:
-                        for p in range(P):
-                            saved[p * KK + m] = T[p * KK + m]
-                        saved_steps[m] = steps[m]
-                    total[m] = 0.0
-                o = U(e) % n_orders
-                for s in range(n):
-                    if shared:
-                        r = orders[0, o, s]
-                        for i in range(n_in):
-                            xv = X[r, i]
-                            for m in range(k0, k1):
-                                A[i * KK + m] = xv
-                    else:
-                        for m in range(k0, k1):
-                            r = orders[m, o, s]
-                            for i in range(n_in):
-                                A[i * KK + m] = X[r, i]
-                    # forward: y_j = b_j + a_0 w_0j + a_1 w_1j + ..., then f (the solo order)
-                    for k in range(n_layers):
-                        li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
-                        x, y = offs[k], offs[k + 1]
-                        for j in range(lo):
-                            yj, bj = (y + j) * KK, (bo + j) * KK
-                            for m in range(k0, k1):
-                                A[yj + m] = T[bj + m]
-                            for i in range(li):
-                                xi, wij = (x + i) * KK, (wo + i * lo + j) * KK
-                                for m in range(k0, k1):
-                                    A[yj + m] += A[xi + m] * T[wij + m]
-                            if k == n_layers - 1:
-                                if bce:
-                                    for m in range(k0, k1):
-                                        Z[j * KK + m] = A[yj + m]
-                                activate(output, A, yj + k0, width)
-                            else:
-                                activate(hidden, A, yj + k0, width)
-                    # the loss and D = dL/dZ of the output (output_delta's formulas, one sample)
-                    for m in range(k0, k1):
-                        val[m] = 0.0
-                    for j in range(k_out):
-                        oj = (o_out + j) * KK
-                        for m in range(k0, k1):
-                            r = orders[0, o, s] if shared else orders[m, o, s]
-                            t = Y[r, j]
-                            if bce:
-                                zj = Z[j * KK + m]
-                                val[m] += max(zj, 0.0) - zj * t + math.log1p(vexp(-abs(zj)))
-                                D[oj + m] = (A[oj + m] - t) * (1.0 / (U(1) * k_out))
-                            else:
-                                a = A[oj + m]
-                                err = t - a
-                                val[m] += err * err
-                                D[oj + m] = (a - t) * (2.0 / (U(1) * k_out))
-                    for m in range(k0, k1):
-                        total[m] += 0.0 + val[m] / k_out
-                    if not bce:
-                        for j in range(k_out):
-                            backprop(output, A, D, (o_out + j) * KK + k0, width)
-                    # backward: D of the layer below (before this layer's update), then the fused update
-                    for k in range(n_layers - 1, -1, -1):
-                        li, lo, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
-                        src, dk = offs[k], offs[k + 1]
-                        if k > 0:
-                            for i in range(li):
-                                di = (src + i) * KK
-                                for m in range(k0, k1):
-                                    D[di + m] = 0.0
-                                for j in range(lo):
-                                    dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
-                                    for m in range(k0, k1):
-                                        D[di + m] += D[dj + m] * T[wij + m]
-                                backprop(hidden, A, D, di + k0, width)
-                        for j in range(lo):
-                            dj, bj = (dk + j) * KK, (bo + j) * KK
-                            for m in range(k0, k1):
-                                T[bj + m] -= lrs[m] * D[dj + m]
-                        for i in range(li):
-                            ai = (src + i) * KK
-                            for j in range(lo):
-                                dj, wij = (dk + j) * KK, (wo + i * lo + j) * KK
-                                for m in range(k0, k1):
-                                    g = A[ai + m] * D[dj + m]
-                                    if use_l2:
-                                        g += l2s[m] * T[wij + m]
-                                    T[wij + m] -= lrs[m] * g
-                for m in range(k0, k1):
-                    _side_epoch_end(T, saved, KK, P, m, e, n, X.shape[0], total, losses, done, steps, saved_steps)
+            # each block's models lie side by side in their own stretch of each array
+            ords = orders if shared else orders[k0:k1]
+            _side_block(T[P * k0:P * k1], lay, offs, lrs[k0:k1], l2s[k0:k1], X, Y, ords, e_from, e_to,
+                        steps[k0:k1], losses[k0:k1], done[k0:k1], A[units * k0:units * k1], D[units * k0:units * k1],
+                        Z[k_out * k0:k_out * k1], saved[P * k0:P * k1], saved_steps[k0:k1], total[k0:k1],
+                        val[k0:k1], hidden, output, bce, use_l2)
 
     return kernel

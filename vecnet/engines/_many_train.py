@@ -54,6 +54,16 @@ def _blocks(k):
     return np.minimum(np.arange(n_blocks + 1, dtype=np.uint64) * U(size), U(k))
 
 
+def _to_blocks(rows, starts):
+    """``rows`` (K, P) laid out block by block, each block ``[param, model]``, flat."""
+    return np.concatenate([rows[a:b].T.reshape(-1) for a, b in zip(starts[:-1], starts[1:])])
+
+
+def _from_blocks(flat, starts, p):
+    """The rows (K, P) of :func:`_to_blocks`' layout."""
+    return np.concatenate([flat[p * a:p * b].reshape(p, b - a).T for a, b in zip(starts[:-1], starts[1:])])
+
+
 def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, losses, done):
     """The models ``idx`` through the ``[param, model]`` kernel; results written back into their rows."""
     kernel = _many_kernels.build_side_kernel(config)
@@ -62,7 +72,8 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
     sizes = [int(lay[0, 0])] + [int(v) for v in lay[:, 1]]
     offs = np.zeros(len(sizes), dtype=U)
     offs[1:] = np.cumsum(sizes[:-1])
-    T = np.ascontiguousarray(thetas[idx].T).reshape(-1)
+    starts = _blocks(k)
+    T = _to_blocks(thetas[idx], starts)
     saved = T.copy()
     st = np.ascontiguousarray(steps[idx, 0])
     ords = orders if orders.shape[0] == 1 else np.ascontiguousarray(orders[idx])
@@ -71,7 +82,6 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
     A, D = np.zeros(sum(sizes) * k), np.zeros(sum(sizes) * k)
     Z = np.zeros(sizes[-1] * k)
     saved_steps, total, val = st.copy(), np.zeros(k), np.zeros(k)
-    starts = _blocks(k)
     lr_k, l2_k = np.ascontiguousarray(lrs[idx]), np.ascontiguousarray(l2s[idx])
 
     def run(e_from, e_to):
@@ -81,7 +91,7 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
     try:
         _slices(epochs, X.shape[0] * p * k, run)
     finally:  # also on Ctrl-C: every model is at an epoch's end
-        thetas[idx] = T.reshape(p, k).T
+        thetas[idx] = _from_blocks(T, starts, p)
         steps[idx, 0] = st
         losses[idx] = losses_k
         done[idx] = done_k
