@@ -149,9 +149,10 @@ def build_many_kernel(config):
             if active[k] and done[k] == e_from:
                 ko = k - k if shared else k  # (k - k: one integer type with k)
                 work = (A[k], D[k], Z[k], WT[k], grad[k], saved[k], saved_state[k], saved_steps[k])
-                done[k] = _train_one(thetas[k], lay, offs, hyper, lrs[k], l2s[k], X, Y, orders[ko], e_from,
-                                     e_to, batch, memory[k], steps[k], losses[k], work, hidden, output, loss,
-                                     optimizer, momentum, nesterov, use_l2, per_sample, schedule)
+                # float(): the rates are Python floats in the twin, as the solo kernel's hyper.lr, hyper.l2
+                done[k] = _train_one(thetas[k], lay, offs, hyper, float(lrs[k]), float(l2s[k]), X, Y, orders[ko],
+                                     e_from, e_to, batch, memory[k], steps[k], losses[k], work, hidden, output,
+                                     loss, optimizer, momentum, nesterov, use_l2, per_sample, schedule)
 
     return kernel
 
