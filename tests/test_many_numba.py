@@ -203,3 +203,13 @@ def test_a_second_process_loads_the_many_kernel_from_the_disk_cache(tmp_path):
 
     assert run() == [0, 1]     # compiled and saved
     assert run() == [1, 0]     # loaded: no recompile
+
+
+def test_zero_epochs_changes_nothing_and_gets_the_kernel_ready():
+    case = dict(side_case(), epochs=0)
+    thetas, memory, steps, losses, done = many(case)
+    assert losses.shape == (20, 0) and (done == 0).all()
+    assert np.array_equal(thetas, case["thetas"]) and np.array_equal(steps, case["steps"])
+    if not numba.config.DISABLE_JIT:   # the warm-up call of fit_many compiled (or loaded) the kernel
+        from vecnet.engines._many_kernels import build_side_kernel
+        assert build_side_kernel(kernel_settings(case["net"], case["optimizers"][0], 1)[0]).signatures

@@ -29,9 +29,12 @@ BLOCK = 8
 
 
 def _slices(epochs, work_per_epoch, run):
-    """Call ``run(e_from, e_to)`` over ``0 .. epochs``, each call lasting about ``SLICE_SECONDS``."""
+    """Call ``run(e_from, e_to)`` over ``0 .. epochs``, each call lasting about ``SLICE_SECONDS``.
+
+    ``epochs=0`` makes one call that runs nothing (it compiles, or loads, the kernel).
+    """
     e, per_call, first = 0, max(1, FIRST_SLICE_WORK // max(1, work_per_epoch)), True
-    while e < epochs:
+    while e < epochs or first:
         stop = min(epochs, e + per_call)
         t0 = time.perf_counter()
         if first:  # a compile may happen (see vecnet.engines._kernels on NumbaIRAssumptionWarning)
