@@ -169,6 +169,7 @@ def _bad(case, **changes):
     ("epochs", lambda c: -1, "epochs must be"),
     ("batch_size", lambda c: 0, "batch_size must be"),
     ("optimizers", lambda c: c["optimizers"][:-1], "optimizers"),
+    ("optimizers", lambda c: None, "optimizers"),
     ("optimizers", lambda c: c["optimizers"][:-1] + [vecnet.Adam()], "differ only in lr and l2"),
     ("optimizers", lambda c: c["optimizers"][:-1] + [vecnet.SGD(momentum=0.5)], "differ only in lr and l2"),
 ])

@@ -1,7 +1,8 @@
 """The Numba engine: every sample and every update in one compiled kernel.
 
 The kernel is built for the configuration (:func:`vecnet.engines._kernels.build_kernel`)
-and imported, with Numba, when it first runs, not when :mod:`vecnet` is imported.
+and imported, with Numba, when it first runs, not when :mod:`vecnet` is imported; so are
+the many-model kernels of :meth:`NumbaEngine.run_many` (:mod:`vecnet.engines._many_train`).
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ def check_many_inputs(net, thetas, X, Y, orders, epochs, batch_size, optimizers,
         raise ValueError(f"compiled engine: orders must be a C-contiguous int64 array of shape "
                          f"(1 or {k}, n_orders, {n}), got {got}")
     _check_rest(orders, n, epochs, batch_size)
-    if len(optimizers) != k:
-        raise ValueError(f"compiled engine: {k} models need {k} optimizers, got {len(optimizers)}")
+    if not isinstance(optimizers, (list, tuple)) or len(optimizers) != k:
+        got = len(optimizers) if isinstance(optimizers, (list, tuple)) else type(optimizers).__name__
+        raise ValueError(f"compiled engine: {k} models need a list of {k} optimizers, got {got}")
     first = optimizers[0]
     shared = {name: v for name, v in first.kernel_settings().items() if name not in ("lr", "l2")}
     for o in optimizers:
