@@ -297,12 +297,13 @@ def build_side_kernel(config):
 
     ``kernel(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losses, done, A, D, Z, saved,
     saved_steps, total, val, starts)``: ``starts`` the blocks of models (one per ``prange``
-    iteration; block ``b`` holds models ``starts[b] .. starts[b + 1] - 1``); ``T`` (n_params * K,)
-    the weights, block after block, each block's ``[param, model]`` (the stretch ``T[n_params *
-    starts[b]:n_params * starts[b + 1]]``); ``saved`` likewise; ``A``, ``D`` ``[unit, model]`` and
-    ``Z`` ``[output, model]`` per block; ``offs`` the per-sample offsets of the layers' units;
-    ``steps``, ``saved_steps``, ``total``, ``val`` (K,). Runs the epochs of the models with
-    ``done[k] == e_from`` (the others are stopped: their weights stay put back).
+    iteration; block ``b`` holds models ``starts[b] .. starts[b + 1] - 1``, ``w`` of them).
+    ``T[b]`` holds block ``b``'s weights ``[param, model]`` (the first ``n_params * w``
+    elements), ``saved[b]`` likewise; ``A[b]``, ``D[b]`` its ``[unit, model]``, ``Z[b]``
+    ``[output, model]``, ``total[b]``, ``val[b]`` its per-model sums (each block in its own
+    cache lines); ``offs`` the per-sample offsets of the layers' units; ``steps``,
+    ``saved_steps`` (K,). Runs the epochs of the models with ``done[k] == e_from`` (the others
+    are stopped: their weights stay put back).
     """
     hidden, output, loss, use_l2 = config.hidden, config.output, config.loss, config.l2
     bce = loss == BCE
@@ -314,16 +315,16 @@ def build_side_kernel(config):
         if source == 0:  # never: the sources' digest is only part of the cache key
             return
         n_layers = lay.shape[0]
-        k = U(lrs.shape[0])
-        P, units, k_out = U(T.shape[0]) // k, U(A.shape[0]) // k, lay[n_layers - 1, 1]
+        P = lay[n_layers - 1, 3] + lay[n_layers - 1, 1]          # parameters: up to the last bias
+        units, k_out = offs[n_layers] + lay[n_layers - 1, 1], lay[n_layers - 1, 1]
         shared = orders.shape[0] == 1
         for b in prange(starts.shape[0] - 1):
             k0, k1 = starts[b], starts[b + 1]
-            # each block's models lie side by side in their own stretch of each array
+            w = k1 - k0
             ords = orders if shared else orders[k0:k1]
-            _side_block(T[P * k0:P * k1], lay, offs, lrs[k0:k1], l2s[k0:k1], X, Y, ords, e_from, e_to,
-                        steps[k0:k1], losses[k0:k1], done[k0:k1], A[units * k0:units * k1], D[units * k0:units * k1],
-                        Z[k_out * k0:k_out * k1], saved[P * k0:P * k1], saved_steps[k0:k1], total[k0:k1],
-                        val[k0:k1], hidden, output, bce, use_l2)
+            _side_block(T[b, :P * w], lay, offs, lrs[k0:k1], l2s[k0:k1], X, Y, ords, e_from, e_to, steps[k0:k1],
+                        losses[k0:k1], done[k0:k1], A[b, :units * w], D[b, :units * w], Z[b, :k_out * w],
+                        saved[b, :P * w], saved_steps[k0:k1], total[b, :w], val[b, :w], hidden, output, bce,
+                        use_l2)
 
     return kernel

@@ -57,14 +57,28 @@ def _blocks(k):
     return np.minimum(np.arange(n_blocks + 1, dtype=np.uint64) * U(size), U(k))
 
 
+def _padded(n_blocks, length):
+    """Zeros ``(n_blocks, stride)``, each row 64-byte aligned with a cache line to spare after
+    ``length``: the blocks' threads never write to one cache line (no false sharing)."""
+    stride = math.ceil(length / 8) * 8 + 8
+    buf = np.zeros(n_blocks * stride + 8)
+    first = (-buf.ctypes.data % 64) // 8
+    return buf[first:first + n_blocks * stride].reshape(n_blocks, stride)
+
+
 def _to_blocks(rows, starts):
-    """``rows`` (K, P) laid out block by block, each block ``[param, model]``, flat."""
-    return np.concatenate([rows[a:b].T.reshape(-1) for a, b in zip(starts[:-1], starts[1:])])
+    """``rows`` (K, P) as one padded row per block (:func:`_padded`), each block ``[param, model]``."""
+    p = rows.shape[1]
+    out = _padded(len(starts) - 1, p * int(np.max(np.diff(starts))))
+    for b, (lo, hi) in enumerate(zip(starts[:-1], starts[1:])):
+        out[b, :p * (hi - lo)] = rows[lo:hi].T.reshape(-1)
+    return out
 
 
-def _from_blocks(flat, starts, p):
+def _from_blocks(blocks, starts, p):
     """The rows (K, P) of :func:`_to_blocks`' layout."""
-    return np.concatenate([flat[p * a:p * b].reshape(p, b - a).T for a, b in zip(starts[:-1], starts[1:])])
+    return np.concatenate([blocks[b, :p * (hi - lo)].reshape(p, hi - lo).T
+                           for b, (lo, hi) in enumerate(zip(starts[:-1], starts[1:]))])
 
 
 def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, losses, done):
@@ -76,15 +90,17 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
     offs = np.zeros(len(sizes), dtype=U)
     offs[1:] = np.cumsum(sizes[:-1])
     starts = _blocks(k)
+    n_blocks, width = len(starts) - 1, int(np.max(np.diff(starts)))
     T = _to_blocks(thetas[idx], starts)
-    saved = T.copy()
+    saved = _padded(n_blocks, p * width)
+    saved[...] = T
     st = np.ascontiguousarray(steps[idx, 0])
     ords = orders if orders.shape[0] == 1 else np.ascontiguousarray(orders[idx])
     done_k = np.zeros(k, dtype=np.int64)
     losses_k = np.zeros((k, epochs), dtype=np.float64)
-    A, D = np.zeros(sum(sizes) * k), np.zeros(sum(sizes) * k)
-    Z = np.zeros(sizes[-1] * k)
-    saved_steps, total, val = st.copy(), np.zeros(k), np.zeros(k)
+    A, D = _padded(n_blocks, sum(sizes) * width), _padded(n_blocks, sum(sizes) * width)
+    Z, total, val = _padded(n_blocks, sizes[-1] * width), _padded(n_blocks, width), _padded(n_blocks, width)
+    saved_steps = st.copy()
     lr_k, l2_k = np.ascontiguousarray(lrs[idx]), np.ascontiguousarray(l2s[idx])
 
     def run(e_from, e_to):
