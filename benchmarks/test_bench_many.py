@@ -3,7 +3,8 @@ per sample on 10,000 samples for 3 epochs (1.92 M model-updates per round).
 
 ``solo fits``: a loop of 64 ``net.fit(..., engine="numba")`` calls (the solo compiled kernel);
 ``run_many``: the Numba engine's ``run_many`` (the ``[param, model]`` kernel, one SIMD
-instruction updating several models), on 1 and on 2 threads. Every model comes out bit-identical
+instruction updating several models), on 1 and on 2 threads; ``fit_many``: the same through
+``vecnet.fit_many`` (checks, histories), as users call it. Every model comes out bit-identical
 either way (tests/test_many_numba.py); divide the mean times for the ratio (target: ``run_many``
 >= 10x the model-updates per second of the solo loop). The compile (or cache load) of both
 kernels happens before the timed rounds.
@@ -36,6 +37,11 @@ def _solo_fits(nets, X, y, epochs):
     return nets
 
 
+def _fit_many(nets, X, y, epochs):
+    vecnet.fit_many(nets, X, y, epochs=epochs, lr=0.1, batch_size=1, engine="numba")
+    return nets
+
+
 def _run_many(nets, X, y, epochs):
     net = nets[0]
     thetas = np.stack([m.theta for m in nets])
@@ -47,15 +53,15 @@ def _run_many(nets, X, y, epochs):
     return thetas, done
 
 
-@pytest.mark.parametrize("how, threads", [("solo fits", 1), ("run_many", 1), ("run_many", 2)],
-                         ids=["solo fits", "run_many 1 thread", "run_many 2 threads"])
+@pytest.mark.parametrize("how, threads", [("solo fits", 1), ("run_many", 1), ("run_many", 2), ("fit_many", 2)],
+                         ids=["solo fits", "run_many 1 thread", "run_many 2 threads", "fit_many 2 threads"])
 def test_many_article_networks(benchmark, how, threads):
     if threads > numba.config.NUMBA_NUM_THREADS:
         pytest.skip(f"{threads} threads, the machine has {numba.config.NUMBA_NUM_THREADS}")
     benchmark.group = f"{K} article networks, per-sample SGD, {EPOCHS} epochs of {N:,} samples"
     n = 200 if benchmark.disabled else N
     nets, X, y = _problem(n)
-    fn = _solo_fits if how == "solo fits" else _run_many
+    fn = {"solo fits": _solo_fits, "run_many": _run_many, "fit_many": _fit_many}[how]
     fn([m.copy() for m in nets], X[:64], y[:64], 1)   # compile or load: not timed
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
@@ -67,5 +73,5 @@ def test_many_article_networks(benchmark, how, threads):
     benchmark.extra_info.update(models=K, samples=n, epochs=EPOCHS, model_updates=K * n * EPOCHS)
     if how == "run_many":
         assert (result[1] == EPOCHS).all()
-    else:
+    else:   # the solo loop and fit_many return the networks
         assert all(np.isfinite(m.theta).all() for m in result)

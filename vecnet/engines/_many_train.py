@@ -5,9 +5,11 @@ Numba engine, on inputs :func:`vecnet.engines.numba_engine.check_many_inputs` ha
 checked. The models are grouped by kernel configuration (only ``l2 != 0`` may
 differ between them); a group runs through the ``[param, model]`` kernel when it
 covers the configuration (:func:`vecnet.engines._many_kernels.side_by_side`),
-else through the ``prange``-over-models kernel. The kernels run a few epochs per
-call (about ``SLICE_SECONDS``), so Ctrl-C is noticed between two calls, with
-every model at an epoch's end.
+else through the kernel that runs each model's solo arithmetic. Each kernel call
+runs on ``numba.get_num_threads()`` threads, each on its own range of models
+(:func:`_on_threads`). The kernels run a few epochs per call (about
+``SLICE_SECONDS``), so Ctrl-C is noticed between two calls, with every model at
+an epoch's end.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -48,6 +51,19 @@ def _slices(epochs, work_per_epoch, run):
         elapsed = time.perf_counter() - t0
         per_call = max(1, int((stop - e) * SLICE_SECONDS / max(elapsed, 1e-6)))
         e = stop
+
+
+def _on_threads(call, count):
+    """``call(lo, hi)`` over ``0 .. count`` split into one contiguous range per thread (at most
+    ``numba.get_num_threads()``); the kernels release the GIL, so the ranges run side by side."""
+    threads = max(1, min(numba.get_num_threads(), count))
+    bounds = [count * t // threads for t in range(threads + 1)]
+    if threads == 1:
+        call(0, count)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(call, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+            future.result()
 
 
 def _blocks(k):
@@ -104,8 +120,9 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
     lr_k, l2_k = np.ascontiguousarray(lrs[idx]), np.ascontiguousarray(l2s[idx])
 
     def run(e_from, e_to):
-        kernel(T, lay, offs, lr_k, l2_k, X, Y, ords, e_from, e_to, st, losses_k, done_k, A, D, Z, saved,
-               saved_steps, total, val, starts)
+        _on_threads(lambda lo, hi: kernel(T, lay, offs, lr_k, l2_k, X, Y, ords, e_from, e_to, st, losses_k,
+                                          done_k, A, D, Z, saved, saved_steps, total, val, starts, lo, hi),
+                    n_blocks)
 
     try:
         _slices(epochs, X.shape[0] * p * k, run)
@@ -118,7 +135,7 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
 
 def _run_generic(config, net, hyper, thetas, X, Y, orders, epochs, batch_size, lrs, l2s, memory, steps,
                  mask, losses, done):
-    """The models of ``mask`` through the ``prange``-over-models kernel, in place."""
+    """The models of ``mask`` through the kernel of each model's solo arithmetic, in place."""
     kernel = _many_kernels.build_many_kernel(config)
     k = thetas.shape[0]
     n = X.shape[0]
@@ -128,8 +145,8 @@ def _run_generic(config, net, hyper, thetas, X, Y, orders, epochs, batch_size, l
     work = [np.zeros((k,) + a.shape, dtype=a.dtype) for a in work]
 
     def run(e_from, e_to):
-        kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to, U(batch), mask, memory, steps,
-               losses, done, *work)
+        _on_threads(lambda lo, hi: kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to,
+                                          U(batch), mask, memory, steps, losses, done, *work, lo, hi), k)
 
     _slices(epochs, n * net.n_params * int(mask.sum()), run)
 
@@ -145,7 +162,7 @@ def train_many(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory
     """:meth:`vecnet.engines.base.Engine.run_many` on checked inputs: ``(losses (K, epochs), done (K,))``.
 
     ``side``: the ``[param, model]`` kernel for the configurations it covers (False, for tests: the
-    ``prange`` kernel throughout).
+    other kernel throughout).
     """
     k = thetas.shape[0]
     losses = np.zeros((k, epochs), dtype=np.float64)
