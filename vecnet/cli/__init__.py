@@ -1,4 +1,4 @@
-"""The ``vecnet`` command line: ``demo``, ``bench``, ``train``, ``predict`` and ``convert``."""
+"""The ``vecnet`` command line: ``demo``, ``bench``, ``train``, ``predict``, ``convert`` and ``seeds``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,9 @@ def build_parser():
     from .convert import add_parser as add_convert
 
     add_convert(sub)
+    from .seeds import add_parser as add_seeds
+
+    add_seeds(sub)
     return parser
 
 
