@@ -225,7 +225,7 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
         for i, t in enumerate(thresholds):
             below = losses < t   # NaN compares False
             first[i, start:stop] = np.where(below.any(axis=1), below.argmax(axis=1) + 1, 0)
-        keep = curves.shape[0] - start
+        keep = min(curves.shape[0], stop) - start
         if keep > 0:
             curves[start:start + keep] = losses[:keep]
         if progress is not None:

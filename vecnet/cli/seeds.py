@@ -136,7 +136,7 @@ def report(study, out=print):
     out("")
     for t in s["thresholds"]:
         line = (f"loss < {t['threshold']:g} within {s['epochs']:,} epochs: {t['reached']:,} of "
-                f"{s['draws']:,} draws ({100 * t['share']:.1f}%)")
+                f"{s['draws']:,} draws ({100 * t['share']:.2f}%)")
         if t["epochs_to_reach"]:
             line += f"; epochs to get there: {_epochs_line(t['epochs_to_reach'])}"
         out(line)
@@ -150,7 +150,7 @@ def report(study, out=print):
     width = 40 / max(max(counts, default=1), 1)
     for lo, hi, c in zip(edges[:-1], edges[1:], counts):
         bar = "#" * math.ceil(c * width) if c else ""
-        out(f"  [{lo:9.3g}, {hi:9.3g})  {c:7,}  {bar}")
+        out(f"  [{lo:9.3g}, {hi:9.3g})  {c:7,}  {bar}".rstrip())
     if fl["percentiles"]:
         p = fl["percentiles"]
         out("  percentiles: " + ", ".join(f"{q}% {p[f'p{q}']:.3g}" for q in PERCENTILES))
