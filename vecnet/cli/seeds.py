@@ -171,14 +171,14 @@ def plot(study, path):
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4.2))
     epochs = np.arange(1, study.epochs + 1)
     for curve in study.curves:
-        a.plot(epochs, curve, linewidth=0.8, alpha=0.7)
+        a.plot(epochs, curve, color="0.4", linewidth=0.8, alpha=0.6)
     a.set_yscale("log")
     a.set_xlabel("epoch")
     a.set_ylabel("training loss")
     a.set_title(f"loss curves of the first {len(study.curves)} draws")
     for i, t in enumerate(study.thresholds):
-        line = b.plot(epochs, 100 * study.share_by_epoch(i), label=f"loss < {t:g}")[0]
-        a.axhline(t, color=line.get_color(), linestyle="--", linewidth=0.8)
+        b.plot(epochs, 100 * study.share_by_epoch(i), color=f"C{i}", label=f"loss < {t:g}")
+        a.axhline(t, color=f"C{i}", linestyle="--", linewidth=0.8)
     b.set_ylim(0, 100)
     b.set_xlabel("epoch")
     b.set_ylabel("% of draws")
@@ -189,10 +189,11 @@ def plot(study, path):
     if counts.size:
         c.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="black", linewidth=0.5)
     c.set_xscale("log")
-    for t in study.thresholds:
-        c.axvline(t, color="black", linestyle="--", linewidth=0.8)
+    for i, t in enumerate(study.thresholds):
+        c.axvline(t, color=f"C{i}", linestyle="--", linewidth=0.8)
+    c.set_yscale("log")
     c.set_xlabel(f"training loss after {study.epochs:,} epochs")
-    c.set_ylabel("draws")
+    c.set_ylabel("draws (log scale)")
     c.set_title("final losses (dashed: thresholds)")
     fig.suptitle(f"the article's 2-2-1 network from {study.draws:,} N(0, 1) weight draws "
                  f"(seed {study.seed}), lr {study.lr:g}")
