@@ -210,3 +210,25 @@ def test_demo_is_still_there(capsys):
     code, out, err = run(["demo", "--epochs", 20, "--every", 10], capsys)
     assert code == 0, err
     assert "vecnet demo: the article's 2-2-1 sigmoid network" in out
+
+
+def test_a_diverged_draw_is_counted_apart(monkeypatch):
+    """Draw 1's history is cut as a divergence leaves it (the article's setup never diverges)."""
+    import vecnet.studies as studies
+
+    real = studies.fit_many
+
+    def diverge_draw_1(nets, *args, **kwargs):
+        histories = real(nets, *args, **kwargs)
+        histories[1].loss = histories[1].loss[:3]
+        histories[1].stopped = "diverged"
+        return histories
+
+    monkeypatch.setattr(studies, "fit_many", diverge_draw_1)
+    got = seeds_study(draws=4, epochs=200, seed=1, thresholds=(0.3,), group=4)
+    assert got.diverged.tolist() == [False, True, False, False]
+    assert np.isnan(got.curves[1, 3:]).all()
+    summary = got.summary()
+    assert summary["diverged"] == 1
+    assert sum(summary["final_loss"]["histogram"]["counts"]) == 3
+    assert summary["final_loss"]["max"] == max(got.final[[0, 2, 3]])
