@@ -21,9 +21,11 @@ def run(argv, capsys):
     return code, out, err
 
 
-@pytest.fixture(scope="module")
-def study():
-    return seeds_study(draws=DRAWS, epochs=EPOCHS, seed=SEED, thresholds=THRESHOLDS, group=5)
+@pytest.fixture(scope="module", params=["auto", "numpy"])
+def study(request):
+    """Auto (numba today, one network after another) and numpy (the models side by side in run_many)."""
+    return seeds_study(draws=DRAWS, epochs=EPOCHS, seed=SEED, thresholds=THRESHOLDS, group=5,
+                       engine=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,7 @@ def nearest_rank(values, q):
 
 def test_the_study_equals_solo_fits_counted_by_hand(study, solo):
     assert study.thresholds == THRESHOLDS and study.draws == DRAWS and study.epochs == EPOCHS
+    assert study.compile_time <= study.seconds
     assert [float(v) for v in study.final] == [loss[-1] for loss in solo]
     assert not study.diverged.any()
     summary = study.summary()
@@ -82,7 +85,8 @@ def test_the_study_equals_solo_fits_counted_by_hand(study, solo):
 
 
 def test_groups_and_a_larger_study_keep_each_draw(study):
-    bigger = seeds_study(draws=DRAWS + 5, epochs=EPOCHS, seed=SEED, thresholds=THRESHOLDS, group=100)
+    bigger = seeds_study(draws=DRAWS + 5, epochs=EPOCHS, seed=SEED, thresholds=THRESHOLDS, group=100,
+                         engine=study.engine)
     assert bigger.final[:DRAWS].tolist() == study.final.tolist()
     assert bigger.first[:, :DRAWS].tolist() == study.first.tolist()
 

@@ -220,7 +220,7 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
             losses[j, :len(h.loss)] = h.loss
             final[start + j] = h.loss[-1] if h.loss else np.nan
             diverged[start + j] = h.stopped == "diverged"
-            compile_time += h.compile_time
+        compile_time += max(h.compile_time for h in histories)   # one warm-up per call, shared when trained together
         used = histories[0].engine
         for i, t in enumerate(thresholds):
             below = losses < t   # NaN compares False
