@@ -32,7 +32,7 @@ THRESHOLDS = (0.01, 0.001)
 PERCENTILES = (10, 25, 50, 75, 90)
 BINS_PER_DECADE = (2, 5, 10, 20, 50, 100, 200, 500, 1000)
 MIN_BINS = 8
-GROUP = 500
+GROUP = 1000
 """Networks trained per :func:`~vecnet.fit_many` call (their histories are reduced before the next)."""
 
 
@@ -181,7 +181,7 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
     thresholds : sequence of float, default (0.01, 0.001)
         Loss levels whose first crossing is recorded (kept in decreasing order).
     engine : {"auto", "numpy", "numba", "reference"}, default "auto"
-    group : int, default 500
+    group : int, default 1000
         Networks per :func:`~vecnet.fit_many` call; each group's histories are
         reduced to arrays before the next group is trained.
     n_curves : int, default 20
