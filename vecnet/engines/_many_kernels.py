@@ -21,8 +21,10 @@ Threads: both kernels release the GIL (``nogil``), and
 models (blocks). That compiles about like a solo kernel: measured side by side
 under load (2-core machine, load 2.8), the article's configuration compiled in
 8.6 s (solo kernel 6.8 s) and a batch tanh/momentum one in 15.3 s (solo 12.8 s);
-with ``parallel=True`` and ``prange`` the same kernels took 14.9 s and 23 s. No model's arithmetic depends on another model or on
-the thread count: the models only share the read-only data. The divergence rule is the solo kernel's
+with ``parallel=True`` and ``prange`` the same kernels took 14.9 s and 23 s.
+
+No model's arithmetic depends on another model or on the thread count: the
+models only share the read-only data. The divergence rule is the solo kernel's
 (a non-finite batch loss, epoch mean or weight): the model is put back to the
 failing epoch's start and stops alone (the side-by-side kernel decides at the
 epoch end: a non-finite loss stays non-finite in the epoch's sum).
