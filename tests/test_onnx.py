@@ -126,7 +126,7 @@ def test_writing_is_atomic_and_replaces(tmp_path):
 
 def test_bad_arguments():
     net = vecnet.Network([2, 2, 1], seed=0)
-    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
         export_onnx(net, dtype="int32")
     with pytest.raises(vecnet.NotFittedError):
         export_onnx(vecnet.MLPClassifier())

@@ -182,3 +182,21 @@ def test_callbacks_are_checked_before_the_first_epoch(callbacks):
     with pytest.raises(ValueError, match="callbacks"):
         est.fit(X, y, callbacks=callbacks)
     np.testing.assert_array_equal(est.net_.theta, before)
+
+
+@pytest.mark.parametrize("value", ["0:", "f8,", "(2)i", "[('a', float)]"])
+def test_a_dtype_numpy_cannot_parse_is_refused_by_name(value):
+    # numpy reads such strings as record formats and raises its own parser's message
+    X, y = _data()
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
+        vecnet.MLPClassifier(dtype=value).fit(X, (y > 0).astype(int).ravel())
+
+
+@pytest.mark.parametrize("call", ["save", "load", "read_header", "open_npy"])
+@pytest.mark.parametrize("path", ["a\x00b.npz", b"a\x00b.npz"])
+def test_a_path_with_a_nul_byte_is_refused_by_name(tmp_path, call, path):
+    net = Network([2, 3, 1], seed=0)
+    fn = {"save": lambda: vecnet.save(net, path), "load": lambda: vecnet.load(path),
+          "read_header": lambda: vecnet.io.read_header(path), "open_npy": lambda: vecnet.open_npy(path)}[call]
+    with pytest.raises(ValueError, match="path must be a file name without NUL bytes"):
+        fn()

@@ -49,6 +49,8 @@ except ImportError:   # Windows: staleness by age alone
 
 import numpy as np
 
+from .data.validation import check_path
+
 MAGIC = "vecnet-model"
 FORMAT_VERSION = 1
 """The version this vecnet writes; files of a higher version are refused."""
@@ -96,14 +98,6 @@ def plain(value):
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"cannot save a value of type {type(value).__name__} ({value!r}) in a model header")
-
-
-def check_path(path, name="path"):
-    """``path`` as a ``str`` (or ``bytes``) file name; ``TypeError`` naming ``name`` otherwise."""
-    try:
-        return os.fspath(path)
-    except TypeError:
-        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}") from None
 
 
 def save(obj, path, *, metadata=None):

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .activations import ACTIVATIONS, UNBUFFERED, get_activation
-from .data.validation import check_choice, check_seed, check_sizes, check_X
+from .data.validation import check_choice, check_float_dtype, check_seed, check_sizes, check_X
 from .engines._workspace import forward_blocks
 from .io import savable
 from .io import save as save_model
@@ -81,12 +81,7 @@ class Network:
                              f"got sizes {sizes}")
         check_choice(init, "init", INITS)
         check_seed(seed)
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+        dtype = check_float_dtype(dtype)
         self.sizes = sizes
         self.activation = activation
         self.output_activation = output_activation

@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from .validation import _as_float_array, check_values, read_rows
+from .validation import _as_float_array, check_path, check_values, read_rows
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -59,10 +59,7 @@ class NpyRows:
     """
 
     def __init__(self, path):
-        try:
-            os.fspath(path)
-        except TypeError:
-            raise TypeError(f"path must be a file name (str or os.PathLike), got {path!r}") from None
+        check_path(path)
         self.path = path
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size

@@ -9,6 +9,7 @@ non-numeric values); bad hyperparameters are always ``ValueError``.
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -265,3 +266,33 @@ def check_validation_fraction(value, name="validation_fraction"):
     if value is None:
         return None
     return check_real(value, name, low=0, high=1, low_open=True, high_open=True)
+
+
+def check_path(path, name="path"):
+    """``path`` as a ``str`` (or ``bytes``) file name; ``TypeError`` or ``ValueError`` naming ``name`` otherwise.
+
+    A NUL byte is refused here (the operating system would refuse it with "embedded null
+    byte", which names neither the parameter nor the path).
+    """
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}") from None
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise ValueError(f"{name} must be a file name without NUL bytes, got {path!r}")
+    return path
+
+
+def check_float_dtype(value, name="dtype", note=""):
+    """``numpy.dtype('float32')`` or ``numpy.dtype('float64')`` from ``value``; ``ValueError`` naming ``name``.
+
+    Anything numpy cannot read as a dtype (it parses strings such as ``"0:"`` as record
+    formats, with its own parser's errors) is refused with the same message.
+    """
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError, SyntaxError):
+        dtype = None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be 'float32' or 'float64'{note}, got {value!r}")
+    return dtype

@@ -42,6 +42,7 @@ from ..data.validation import (
     check_bool,
     check_callbacks,
     check_choice,
+    check_float_dtype,
     check_positive_int,
     check_real,
     check_seed,
@@ -163,12 +164,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
             check_positive_int(self.verbose, "verbose", minimum=0)
         if not isinstance(self.random_state, np.random.RandomState):
             check_seed(self.random_state, "random_state")
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        dtype = check_float_dtype(self.dtype)
         self._hidden_sizes()
         return dtype
 

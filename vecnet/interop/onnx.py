@@ -25,6 +25,7 @@ import sys
 
 import numpy as np
 
+from vecnet.data.validation import check_float_dtype
 from vecnet.estimators import MLPClassifier, MLPRegressor
 
 from ._common import atomic_write, network_of, require
@@ -40,13 +41,7 @@ def _check_dtype(dtype, default):
     """``numpy.float32`` or ``numpy.float64`` from ``dtype`` (``None``: ``default``)."""
     if dtype is None:
         return np.dtype(default)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64 (or None for the model's), got {dtype!r}")
-    return dtype
+    return check_float_dtype(dtype, note=" (or None for the model's)")
 
 
 def _classes_array(classes):
