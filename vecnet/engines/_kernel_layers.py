@@ -3,6 +3,12 @@
 See :mod:`vecnet.engines._kernel_pieces` for the conventions (flat workspace,
 ``uint64`` indices, no ``fastmath``); the activation of each layer is a
 constant of the kernel, handed through to :func:`activate` and :func:`backprop`.
+The layout ``lay`` (and ``offs``) is the kernel's array argument, or, in a
+kernel built for one network shape, a constant tuple of the same rows (see
+:mod:`vecnet.engines._stack`): ``lay[k][c]`` reads either. Such a kernel calls
+:func:`forward_layer` and :func:`backward_layer` once per layer with constant
+indices, instead of :func:`forward` and :func:`backward` (their loops over the
+layers), so that every loop left has a constant trip count.
 """
 
 from __future__ import annotations
@@ -45,6 +51,31 @@ def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
 
 
 @njit(**HOT_OPTIONS)
+def forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, last):
+    """Layer ``k`` of :func:`forward` (``last``: the output layer, whose pre-activation goes into ``Z``)."""
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    for s in range(m):
+        x = offs[k] + s * n_in
+        y = offs[k + 1] + s * n_out
+        if one and n_out < NARROW:
+            for j in range(n_out):
+                acc = theta[bo + j]
+                for i in range(n_in):
+                    acc += A[x + i] * theta[wo + i * n_out + j]
+                A[y + j] = acc
+        else:
+            for j in range(n_out):
+                A[y + j] = theta[bo + j]
+            _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+        if last:
+            for j in range(n_out):
+                Z[s * n_out + j] = A[y + j]
+            activate(output, A, y, n_out)
+        else:
+            activate(hidden, A, y, n_out)
+
+
+@njit(**HOT_OPTIONS)
 def forward(theta, lay, offs, A, Z, m, one, hidden, output):
     """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
 
@@ -52,28 +83,59 @@ def forward(theta, lay, offs, A, Z, m, one, hidden, output):
     outputs is one dot product per output (the same sum, in the same order), as
     a loop over so few columns only costs its vectorization checks.
     """
-    n_layers = lay.shape[0]
+    n_layers = len(lay)
     for k in range(n_layers):
-        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+        forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, k == n_layers - 1)
+
+
+@njit(**HOT_OPTIONS)
+def backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k):
+    """Layer ``k`` of :func:`backward`: its gradient, ``D_{k-1}`` (for ``k > 0``), its fused update."""
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    src, dk = offs[k], offs[k + 1]
+    if one:
+        for j in range(n_out):
+            grad[bo + j] = D[dk + j]
+        for i in range(n_in):
+            a, row = A[src + i], wo + i * n_out
+            for j in range(n_out):
+                grad[row + j] = a * D[dk + j]
+    else:
+        for p in range(wo, bo + n_out):
+            grad[p] = 0.0
         for s in range(m):
-            x = offs[k] + s * n_in
-            y = offs[k + 1] + s * n_out
-            if one and n_out < NARROW:
+            d = dk + s * n_out
+            for j in range(n_out):
+                grad[bo + j] += D[d + j]
+        for i in range(n_in):
+            _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
+    if use_l2:
+        for p in range(wo, bo):
+            grad[p] += l2 * theta[p]
+    if k > 0:
+        if one:
+            for i in range(n_in):
+                row = wo + i * n_out
+                acc = 0.0
                 for j in range(n_out):
-                    acc = theta[bo + j]
-                    for i in range(n_in):
-                        acc += A[x + i] * theta[wo + i * n_out + j]
-                    A[y + j] = acc
-            else:
+                    acc += D[dk + j] * theta[row + j]
+                D[src + i] = acc
+            backprop(hidden, A, D, src, n_in)
+        else:
+            for i in range(n_in):
+                row = wo + i * n_out
                 for j in range(n_out):
-                    A[y + j] = theta[bo + j]
-                _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
-            if k == n_layers - 1:
-                for j in range(n_out):
-                    Z[s * n_out + j] = A[y + j]
-                activate(output, A, y, n_out)
-            else:
-                activate(hidden, A, y, n_out)
+                    WT[j * n_in + i] = theta[row + j]
+            for s in range(m):
+                b = src + s * n_in
+                d = dk + s * n_out
+                for i in range(n_in):
+                    D[b + i] = 0.0
+                _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
+                backprop(hidden, A, D, b, n_in)
+    if fused:
+        for p in range(wo, bo + n_out):
+            theta[p] -= lr * grad[p]
 
 
 @njit(**HOT_OPTIONS)
@@ -88,49 +150,5 @@ def backward(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, f
     (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
     ``D_{k-1}`` no longer needs ``W_k``.
     """
-    for k in range(lay.shape[0] - 1, -1, -1):
-        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
-        src, dk = offs[k], offs[k + 1]
-        if one:
-            for j in range(n_out):
-                grad[bo + j] = D[dk + j]
-            for i in range(n_in):
-                a, row = A[src + i], wo + i * n_out
-                for j in range(n_out):
-                    grad[row + j] = a * D[dk + j]
-        else:
-            for p in range(wo, bo + n_out):
-                grad[p] = 0.0
-            for s in range(m):
-                d = dk + s * n_out
-                for j in range(n_out):
-                    grad[bo + j] += D[d + j]
-            for i in range(n_in):
-                _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
-        if use_l2:
-            for p in range(wo, bo):
-                grad[p] += l2 * theta[p]
-        if k > 0:
-            if one:
-                for i in range(n_in):
-                    row = wo + i * n_out
-                    acc = 0.0
-                    for j in range(n_out):
-                        acc += D[dk + j] * theta[row + j]
-                    D[src + i] = acc
-                backprop(hidden, A, D, src, n_in)
-            else:
-                for i in range(n_in):
-                    row = wo + i * n_out
-                    for j in range(n_out):
-                        WT[j * n_in + i] = theta[row + j]
-                for s in range(m):
-                    b = src + s * n_in
-                    d = dk + s * n_out
-                    for i in range(n_in):
-                        D[b + i] = 0.0
-                    _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
-                    backprop(hidden, A, D, b, n_in)
-        if fused:
-            for p in range(wo, bo + n_out):
-                theta[p] -= lr * grad[p]
+    for k in range(len(lay) - 1, -1, -1):
+        backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k)
