@@ -30,7 +30,7 @@ from ..codes import INVSCALING, SGD
 from ._exp import __file__ as _EXP_FILE
 from ._kernel_config import DIVERGED, FINISHED, RUNNING, kernel_settings
 from ._kernel_layers import __file__ as _LAYERS_FILE
-from ._kernel_layers import backward, backward_layer, forward, forward_layer
+from ._kernel_layers import backward, backward_one, forward, forward_one
 from ._kernel_pieces import JIT_OPTIONS, all_finite, copy, copy_rows, output_delta, update
 from ._kernel_pieces import __file__ as _PIECES_FILE
 from ._stack import __file__ as _STACK_FILE
@@ -143,13 +143,13 @@ def build_kernel(config):
                         for i in range(n_in):
                             A[s * n_in + i] = X[r, i]
                 if FIXED:  # one layer after the other, with constant indices (at most FIXED_MAX_LAYERS)
-                    forward_layer(theta, lay, offs, A, Z, m, True, hidden, output, 0, LAYERS == 1)
+                    forward_one(theta, lay, offs, A, Z, hidden, output, 0, LAYERS == 1)
                     if LAYERS > 1:
-                        forward_layer(theta, lay, offs, A, Z, m, True, hidden, output, 1, LAYERS == 2)
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 1, LAYERS == 2)
                     if LAYERS > 2:
-                        forward_layer(theta, lay, offs, A, Z, m, True, hidden, output, 2, LAYERS == 3)
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 2, LAYERS == 3)
                     if LAYERS > 3:
-                        forward_layer(theta, lay, offs, A, Z, m, True, hidden, output, 3, LAYERS == 4)
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 3, LAYERS == 4)
                 else:
                     forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
                 value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
@@ -163,16 +163,12 @@ def build_kernel(config):
                     lr = lr / (steps[0] + 1.0) ** hyper.power_t
                 if FIXED:
                     if LAYERS > 3:
-                        backward_layer(theta, lay, offs, A, D, WT, grad, m, True, hidden, use_l2,
-                                       hyper.l2, lr, fused, 3)
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 3)
                     if LAYERS > 2:
-                        backward_layer(theta, lay, offs, A, D, WT, grad, m, True, hidden, use_l2,
-                                       hyper.l2, lr, fused, 2)
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 2)
                     if LAYERS > 1:
-                        backward_layer(theta, lay, offs, A, D, WT, grad, m, True, hidden, use_l2,
-                                       hyper.l2, lr, fused, 1)
-                    backward_layer(theta, lay, offs, A, D, WT, grad, m, True, hidden, use_l2,
-                                   hyper.l2, lr, fused, 0)
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 1)
+                    backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 0)
                 else:
                     backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2,
                              hyper.l2, lr, fused)
