@@ -40,8 +40,21 @@ TWIN_SCRIPT = textwrap.dedent("""
                 optimizer=vecnet.Adam(lr=0.01, l2=1e-3))
         return net.theta
 
+    def narrow():
+        # one output: the batch kernels' one-column dW path; odd batch and input counts: the
+        # paths for a last row and a last input left over from the pairs
+        rng = np.random.default_rng(7)
+        X = rng.normal(size=(31, 5))
+        Y = rng.integers(0, 2, (31, 1)).astype(float)
+        net = vecnet.Network([5, 7, 1], activation="tanh", output_activation="sigmoid", loss="bce",
+                             init="glorot", seed=8)
+        net.fit(X, Y, epochs=3, batch_size=9, engine="numba", shuffle=True, seed=2,
+                optimizer=vecnet.SGD(lr=0.1, momentum=0.5))
+        return net.theta
+
     print(json.dumps({"article": [float(v).hex() for v in article()],
-                      "deep": [float(v).hex() for v in deep()]}))
+                      "deep": [float(v).hex() for v in deep()],
+                      "narrow": [float(v).hex() for v in narrow()]}))
 """)
 
 
@@ -57,6 +70,7 @@ def test_kernel_and_its_python_twin_give_bit_identical_parameters():
     twin = _run_twin(disable_jit=True)
     assert jit["article"] == twin["article"]
     assert jit["deep"] == twin["deep"]
+    assert jit["narrow"] == twin["narrow"]
 
 
 PAIRS = [(loss, out) for loss in LOSSES for out in ACTIVATIONS

@@ -3,6 +3,12 @@
 See :mod:`vecnet.engines._kernel_pieces` for the conventions (flat workspace,
 ``uint64`` indices, no ``fastmath``); the activation of each layer is a
 constant of the kernel, handed through to :func:`activate` and :func:`backprop`.
+The layout ``lay`` (and ``offs``) is the kernel's array argument, or, in a
+kernel built for one network shape, a constant tuple of the same rows (see
+:mod:`vecnet.engines._stack`): ``lay[k][c]`` reads either. Such a kernel calls
+:func:`forward_one` and :func:`backward_one` once per layer with constant
+indices, instead of :func:`forward` and :func:`backward` (their loops over the
+layers), so that every loop left has a constant trip count.
 """
 
 from __future__ import annotations
@@ -45,6 +51,100 @@ def _accumulate(Y, yo, X, xo, xstep, C, co, cstep, count, n):
 
 
 @njit(**HOT_OPTIONS)
+def _accumulate2(Y, yo, yo2, X, xo, xstep, C, co, co2, cstep, count, n):
+    """:func:`_accumulate` for two rows of ``Y`` at once (``yo`` with coefficients from ``co``, ``yo2``
+    from ``co2``), which share every load of ``X``; each sum in the same order as one row at a time."""
+    one, four = U(1), U(4)
+    t = U(0)
+    while t + four <= count:
+        x0 = xo + t * xstep
+        x1 = x0 + xstep
+        x2 = x1 + xstep
+        x3 = x2 + xstep
+        c = co + t * cstep
+        c0, c1, c2, c3 = C[c], C[c + cstep], C[c + cstep + cstep], C[c + cstep + cstep + cstep]
+        c = co2 + t * cstep
+        d0, d1, d2, d3 = C[c], C[c + cstep], C[c + cstep + cstep], C[c + cstep + cstep + cstep]
+        for j in range(n):
+            a0, a1, a2, a3 = X[x0 + j], X[x1 + j], X[x2 + j], X[x3 + j]
+            v = Y[yo + j]
+            v += c0 * a0
+            v += c1 * a1
+            v += c2 * a2
+            v += c3 * a3
+            Y[yo + j] = v
+            w = Y[yo2 + j]
+            w += d0 * a0
+            w += d1 * a1
+            w += d2 * a2
+            w += d3 * a3
+            Y[yo2 + j] = w
+        t += four
+    while t < count:
+        x0 = xo + t * xstep
+        c0, d0 = C[co + t * cstep], C[co2 + t * cstep]
+        for j in range(n):
+            a0 = X[x0 + j]
+            Y[yo + j] += c0 * a0
+            Y[yo2 + j] += d0 * a0
+        t += one
+
+
+@njit(**HOT_OPTIONS)
+def forward_one(theta, lay, offs, A, Z, hidden, output, k, last):
+    """Layer ``k`` of :func:`forward` for one sample (``last``: the output layer, whose pre-activation
+    goes into ``Z``); into fewer than ``NARROW`` outputs, one dot product per output."""
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    x, y = offs[k], offs[k + 1]
+    if n_out < NARROW:
+        for j in range(n_out):
+            acc = theta[bo + j]
+            for i in range(n_in):
+                acc += A[x + i] * theta[wo + i * n_out + j]
+            A[y + j] = acc
+    else:
+        for j in range(n_out):
+            A[y + j] = theta[bo + j]
+        _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+    if last:
+        for j in range(n_out):
+            Z[j] = A[y + j]
+        activate(output, A, y, n_out)
+    else:
+        activate(hidden, A, y, n_out)
+
+
+@njit(**HOT_OPTIONS)
+def forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, last):
+    """Layer ``k`` of :func:`forward` (``last``: the output layer, whose pre-activation goes into ``Z``)."""
+    if one:
+        forward_one(theta, lay, offs, A, Z, hidden, output, k, last)
+        return
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    s = U(0)
+    while s + U(2) <= m:  # two rows at a time: each row of W is loaded once for both
+        x, y = offs[k] + s * n_in, offs[k + 1] + s * n_out
+        for j in range(n_out):
+            A[y + j] = theta[bo + j]
+            A[y + n_out + j] = theta[bo + j]
+        _accumulate2(A, y, y + n_out, theta, wo, n_out, A, x, x + n_in, U(1), n_in, n_out)
+        s += U(2)
+    if s < m:
+        x, y = offs[k] + s * n_in, offs[k + 1] + s * n_out
+        for j in range(n_out):
+            A[y + j] = theta[bo + j]
+        _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
+    for s in range(m):
+        y = offs[k + 1] + s * n_out
+        if last:
+            for j in range(n_out):
+                Z[s * n_out + j] = A[y + j]
+            activate(output, A, y, n_out)
+        else:
+            activate(hidden, A, y, n_out)
+
+
+@njit(**HOT_OPTIONS)
 def forward(theta, lay, offs, A, Z, m, one, hidden, output):
     """``A_{k+1}[s] = f(A_k[s] @ W_k + b_k)`` for the first ``m`` rows; the output's pre-activation into ``Z``.
 
@@ -52,28 +152,89 @@ def forward(theta, lay, offs, A, Z, m, one, hidden, output):
     outputs is one dot product per output (the same sum, in the same order), as
     a loop over so few columns only costs its vectorization checks.
     """
-    n_layers = lay.shape[0]
+    n_layers = len(lay)
     for k in range(n_layers):
-        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
+        forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, k == n_layers - 1)
+
+
+@njit(**HOT_OPTIONS)
+def backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused, k):
+    """Layer ``k`` of :func:`backward` for one sample: each ``D_{k-1}[i]`` a dot product with row ``i``
+    of ``W_k``."""
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    src, dk = offs[k], offs[k + 1]
+    for j in range(n_out):
+        grad[bo + j] = D[dk + j]
+    for i in range(n_in):
+        a, row = A[src + i], wo + i * n_out
+        for j in range(n_out):
+            grad[row + j] = a * D[dk + j]
+    if use_l2:
+        for p in range(wo, bo):
+            grad[p] += l2 * theta[p]
+    if k > 0:
+        for i in range(n_in):
+            row = wo + i * n_out
+            acc = 0.0
+            for j in range(n_out):
+                acc += D[dk + j] * theta[row + j]
+            D[src + i] = acc
+        backprop(hidden, A, D, src, n_in)
+    if fused:
+        for p in range(wo, bo + n_out):
+            theta[p] -= lr * grad[p]
+
+
+@njit(**HOT_OPTIONS)
+def backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k):
+    """Layer ``k`` of :func:`backward`: its gradient, ``D_{k-1}`` (for ``k > 0``), its fused update."""
+    if one:
+        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused, k)
+        return
+    n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
+    src, dk = offs[k], offs[k + 1]
+    for p in range(wo, bo + n_out):
+        grad[p] = 0.0
+    for s in range(m):
+        d = dk + s * n_out
+        for j in range(n_out):
+            grad[bo + j] += D[d + j]
+    if n_out == U(1):  # dW is one column: all of it at once, the same sums (a * d = d * a)
+        _accumulate(grad, wo, A, src, n_in, D, dk, U(1), m, n_in)
+    else:
+        i = U(0)
+        while i + U(2) <= n_in:  # two rows of dW at a time, sharing the loads of D
+            _accumulate2(grad, wo + i * n_out, wo + (i + U(1)) * n_out, D, dk, n_out, A, src + i,
+                         src + i + U(1), n_in, m, n_out)
+            i += U(2)
+        if i < n_in:
+            _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
+    if use_l2:
+        for p in range(wo, bo):
+            grad[p] += l2 * theta[p]
+    if k > 0:
+        for i in range(n_in):
+            row = wo + i * n_out
+            for j in range(n_out):
+                WT[j * n_in + i] = theta[row + j]
+        s = U(0)
+        while s + U(2) <= m:  # two rows at a time, sharing the loads of W^T
+            b, d = src + s * n_in, dk + s * n_out
+            for i in range(n_in):
+                D[b + i] = 0.0
+                D[b + n_in + i] = 0.0
+            _accumulate2(D, b, b + n_in, WT, U(0), n_in, D, d, d + n_out, U(1), n_out, n_in)
+            s += U(2)
+        if s < m:
+            b, d = src + s * n_in, dk + s * n_out
+            for i in range(n_in):
+                D[b + i] = 0.0
+            _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
         for s in range(m):
-            x = offs[k] + s * n_in
-            y = offs[k + 1] + s * n_out
-            if one and n_out < NARROW:
-                for j in range(n_out):
-                    acc = theta[bo + j]
-                    for i in range(n_in):
-                        acc += A[x + i] * theta[wo + i * n_out + j]
-                    A[y + j] = acc
-            else:
-                for j in range(n_out):
-                    A[y + j] = theta[bo + j]
-                _accumulate(A, y, theta, wo, n_out, A, x, U(1), n_in, n_out)
-            if k == n_layers - 1:
-                for j in range(n_out):
-                    Z[s * n_out + j] = A[y + j]
-                activate(output, A, y, n_out)
-            else:
-                activate(hidden, A, y, n_out)
+            backprop(hidden, A, D, src + s * n_in, n_in)
+    if fused:
+        for p in range(wo, bo + n_out):
+            theta[p] -= lr * grad[p]
 
 
 @njit(**HOT_OPTIONS)
@@ -88,49 +249,5 @@ def backward(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, f
     (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
     ``D_{k-1}`` no longer needs ``W_k``.
     """
-    for k in range(lay.shape[0] - 1, -1, -1):
-        n_in, n_out, wo, bo = lay[k, 0], lay[k, 1], lay[k, 2], lay[k, 3]
-        src, dk = offs[k], offs[k + 1]
-        if one:
-            for j in range(n_out):
-                grad[bo + j] = D[dk + j]
-            for i in range(n_in):
-                a, row = A[src + i], wo + i * n_out
-                for j in range(n_out):
-                    grad[row + j] = a * D[dk + j]
-        else:
-            for p in range(wo, bo + n_out):
-                grad[p] = 0.0
-            for s in range(m):
-                d = dk + s * n_out
-                for j in range(n_out):
-                    grad[bo + j] += D[d + j]
-            for i in range(n_in):
-                _accumulate(grad, wo + i * n_out, D, dk, n_out, A, src + i, n_in, m, n_out)
-        if use_l2:
-            for p in range(wo, bo):
-                grad[p] += l2 * theta[p]
-        if k > 0:
-            if one:
-                for i in range(n_in):
-                    row = wo + i * n_out
-                    acc = 0.0
-                    for j in range(n_out):
-                        acc += D[dk + j] * theta[row + j]
-                    D[src + i] = acc
-                backprop(hidden, A, D, src, n_in)
-            else:
-                for i in range(n_in):
-                    row = wo + i * n_out
-                    for j in range(n_out):
-                        WT[j * n_in + i] = theta[row + j]
-                for s in range(m):
-                    b = src + s * n_in
-                    d = dk + s * n_out
-                    for i in range(n_in):
-                        D[b + i] = 0.0
-                    _accumulate(D, b, WT, U(0), n_in, D, d, U(1), n_out, n_in)
-                    backprop(hidden, A, D, b, n_in)
-        if fused:
-            for p in range(wo, bo + n_out):
-                theta[p] -= lr * grad[p]
+    for k in range(len(lay) - 1, -1, -1):
+        backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k)

@@ -30,9 +30,11 @@ from ..codes import INVSCALING, SGD
 from ._exp import __file__ as _EXP_FILE
 from ._kernel_config import DIVERGED, FINISHED, RUNNING, kernel_settings
 from ._kernel_layers import __file__ as _LAYERS_FILE
-from ._kernel_layers import backward, forward
+from ._kernel_layers import backward, backward_one, forward, forward_one
 from ._kernel_pieces import JIT_OPTIONS, all_finite, copy, copy_rows, output_delta, update
 from ._kernel_pieces import __file__ as _PIECES_FILE
+from ._stack import __file__ as _STACK_FILE
+from ._stack import fixed, scratch
 
 U = np.uint64
 SLICE_SECONDS = 0.1
@@ -54,7 +56,7 @@ def _source_digest():
     the kernels inline code from other files as well.
     """
     digest = hashlib.sha256()
-    for path in (_PIECES_FILE, _LAYERS_FILE, _EXP_FILE):
+    for path in (_PIECES_FILE, _LAYERS_FILE, _EXP_FILE, _STACK_FILE):
         with open(path, "rb") as f:
             digest.update(f.read())
     return int.from_bytes(digest.digest()[:7], "little")
@@ -95,15 +97,24 @@ def build_kernel(config):
     fused = optimizer == SGD and not momentum
     memory = not fused
     source = _source_digest()
+    # built for one shape: the layout as constants, the scratch on the stack (see _stack); else () and 0
+    LAY, OFFS, N_WORK, N_OUT, N_PARAMS = _fixed_layout(config.shape)
+    FIXED, LAYERS = bool(config.shape), len(config.shape) - 1
+    N_STEPS = 1 if FIXED else 0
 
     @njit(**dict(JIT_OPTIONS, _nrt=False))  # allocates nothing; reference counts cost most of an update
     def kernel(theta, lay, offs, hyper, X, Y, orders, epochs, batch, budget, pos, running, state,
                steps, losses, A, D, Z, WT, grad, saved, saved_state, saved_steps):
         if source == 0:  # never: the sources' digest is only part of the cache key
             return DIVERGED
-        n_layers = lay.shape[0]
+        lay, offs = fixed(lay, LAY), fixed(offs, OFFS)
+        A, D, Z = scratch(A, theta, N_WORK), scratch(D, theta, N_WORK), scratch(Z, theta, N_OUT)
+        grad = scratch(grad, theta, N_PARAMS)
+        steps_out, steps = steps, scratch(steps, steps, N_STEPS)  # the update count: written back on return
+        steps[0] = steps_out[0]
+        n_layers = len(lay)
         n = U(X.shape[0])
-        n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
+        n_in, k_out, o_out = lay[0][0], lay[n_layers - 1][1], offs[n_layers]
         n_orders = orders.shape[0]
         e, start, done = pos[0], U(pos[1]), U(0)
         while e < epochs:
@@ -118,26 +129,49 @@ def build_kernel(config):
             while start < n:
                 if done >= budget:
                     pos[0], pos[1], running[0] = e, start, total
+                    steps_out[0] = steps[0]
                     return RUNNING
                 if per_sample:
                     m = U(1)
+                    r = orders[o, start]
+                    for i in range(n_in):
+                        A[i] = X[r, i]
                 else:
                     m = min(batch, n - start)
-                for s in range(m):
-                    r = orders[o, start + s]
-                    for i in range(n_in):
-                        A[s * n_in + i] = X[r, i]
-                forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
+                    for s in range(m):
+                        r = orders[o, start + s]
+                        for i in range(n_in):
+                            A[s * n_in + i] = X[r, i]
+                if FIXED:  # one layer after the other, with constant indices (at most FIXED_MAX_LAYERS)
+                    forward_one(theta, lay, offs, A, Z, hidden, output, 0, LAYERS == 1)
+                    if LAYERS > 1:
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 1, LAYERS == 2)
+                    if LAYERS > 2:
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 2, LAYERS == 3)
+                    if LAYERS > 3:
+                        forward_one(theta, lay, offs, A, Z, hidden, output, 3, LAYERS == 4)
+                else:
+                    forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
                 value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
                 if not math.isfinite(value):
                     _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                     pos[0], pos[1] = e, 0
+                    steps_out[0] = steps[0]
                     return DIVERGED
                 lr = hyper.lr
                 if invscaling:
                     lr = lr / (steps[0] + 1.0) ** hyper.power_t
-                backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2,
-                                hyper.l2, lr, fused)
+                if FIXED:
+                    if LAYERS > 3:
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 3)
+                    if LAYERS > 2:
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 2)
+                    if LAYERS > 1:
+                        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 1)
+                    backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 0)
+                else:
+                    backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2,
+                             hyper.l2, lr, fused)
                 update(optimizer, momentum, nesterov, theta, grad, hyper, state, steps, lr)
                 total += value
                 start += m
@@ -146,14 +180,30 @@ def build_kernel(config):
             if not (math.isfinite(mean) and all_finite(theta)):
                 _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                 pos[0], pos[1] = e, 0
+                steps_out[0] = steps[0]
                 return DIVERGED
             losses[e] = mean
             e += 1
             start = U(0)
         pos[0], pos[1] = e, 0
+        steps_out[0] = steps[0]
         return FINISHED
 
     return kernel
+
+
+def _fixed_layout(shape):
+    """``(lay, offs, n_work, n_out, n_params)`` of a one-sample kernel for layer sizes ``shape``, as
+    constants (the rows of :meth:`vecnet.Network.layout` and the offsets of :func:`workspace`);
+    ``((), (), 0, 0, 0)`` for ``shape = ()``."""
+    if not shape:
+        return (), (), 0, 0, 0
+    rows, off = [], 0
+    for i, o in zip(shape[:-1], shape[1:]):
+        rows.append((U(i), U(o), U(off), U(off + i * o)))
+        off += i * o + o
+    offs = tuple(U(v) for v in np.cumsum((0, *shape)))
+    return tuple(rows), offs, int(sum(shape)), int(shape[-1]), int(off)
 
 
 def workspace(lay, batch, theta, state):
