@@ -16,6 +16,8 @@ import vecnet
 from vecnet.engines import _kernel_config
 from vecnet.engines._kernel_config import fixed_shape, kernel_settings
 
+pytestmark = pytest.mark.fixed_shapes
+
 
 def _fit(monkeypatch, fixed, sizes, dtype, optimizer, epochs, **network):
     if not fixed:

@@ -23,23 +23,39 @@ SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+COMPILED = [  # (hidden, output, loss, dtype): what a compiled engine trains here, every piece once
+    ("sigmoid", "sigmoid", "mse", np.float64),
+    ("tanh", "softmax", "cce", np.float32),
+    ("relu", "sigmoid", "bce", np.float64),
+    ("identity", "tanh", "mse", np.float32),
+    ("tanh", "relu", "mse", np.float64),
+    ("sigmoid", "identity", "mse", np.float64),
+]
+"""Networks drawn for a compiled engine come in these kinds only: each kind compiles a kernel of
+its own (seconds each) where the NumPy engine runs any kind at once. The compiled kernels' whole
+cross-product runs through their Python twin in ``test_kernels.py``."""
+
+
 @st.composite
-def networks(draw, max_layers=3, max_width=6):
-    """A valid Network: sizes, activations, a loss paired with its output, dtype, init, seed."""
+def networks(draw, max_layers=3, max_width=6, compiled=False):
+    """A valid Network: sizes, activations, a loss paired with its output, dtype, init, seed.
+
+    With ``compiled``, activations, loss and dtype are one of the :data:`COMPILED` kinds.
+    """
     n_layers = draw(st.integers(1, max_layers))
     sizes = draw(st.lists(st.integers(1, max_width), min_size=n_layers + 1, max_size=n_layers + 1))
-    loss = draw(st.sampled_from(["mse", "bce", "cce"]))
-    if loss == "bce":
-        out = "sigmoid"
-    elif loss == "cce":
-        out = "softmax"
-        sizes[-1] = max(sizes[-1], 2)
+    if compiled:
+        hidden, out, loss, dtype = draw(st.sampled_from(COMPILED))
     else:
-        out = draw(st.sampled_from(HIDDEN))
-    return Network(sizes, activation=draw(st.sampled_from(HIDDEN)), output_activation=out,
+        loss = draw(st.sampled_from(["mse", "bce", "cce"]))
+        out = {"bce": "sigmoid", "cce": "softmax"}.get(loss) or draw(st.sampled_from(HIDDEN))
+        hidden = draw(st.sampled_from(HIDDEN))
+        dtype = draw(st.sampled_from([np.float64, np.float32]))
+    if loss == "cce":
+        sizes[-1] = max(sizes[-1], 2)
+    return Network(sizes, activation=hidden, output_activation=out,
                    loss=loss, init=draw(st.sampled_from(["normal", "glorot", "he"])),
-                   seed=draw(st.integers(0, 2**32 - 1)),
-                   dtype=draw(st.sampled_from([np.float64, np.float32])))
+                   seed=draw(st.integers(0, 2**32 - 1)), dtype=dtype)
 
 
 def inputs(n_features, dtype, max_value, min_rows=1, max_rows=8):
@@ -104,8 +120,10 @@ def test_forward_is_finite_and_shaped_right_or_reports_overflow(data, net):
 
 
 @SETTINGS
-@given(data=st.data(), net=networks(max_layers=2, max_width=5))
-def test_fit_never_crashes_and_never_leaves_non_finite_weights(data, net):
+@given(data=st.data())
+def test_fit_never_crashes_and_never_leaves_non_finite_weights(data):
+    engine = data.draw(st.sampled_from(GENERAL_ENGINES))
+    net = data.draw(networks(max_layers=2, max_width=5, compiled=engine != BASELINE))
     n = data.draw(st.integers(1, 10))
     X = data.draw(inputs(net.sizes[0], data.draw(st.sampled_from([np.float64, np.float32, np.int64])),
                          1e3, min_rows=n, max_rows=n))
@@ -116,7 +134,6 @@ def test_fit_never_crashes_and_never_leaves_non_finite_weights(data, net):
         y = data.draw(hnp.arrays(np.float64, (n, k), elements=st.floats(0, 1)))
     else:
         y = np.eye(k)[data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, k - 1)))]
-    engine = data.draw(st.sampled_from(GENERAL_ENGINES))
     optimizer = data.draw(st.sampled_from(["sgd", "adam"]))
     lr = data.draw(st.sampled_from([1e-3, 0.1, 10.0]))
     batch_size = data.draw(st.one_of(st.none(), st.integers(1, n + 2)))
@@ -145,7 +162,7 @@ def test_fit_never_crashes_and_never_leaves_non_finite_weights(data, net):
 
 
 @SETTINGS
-@given(data=st.data(), net=networks(max_layers=2, max_width=5))
+@given(data=st.data(), net=networks(max_layers=2, max_width=5, compiled=True))
 def test_numpy_and_numba_engines_agree_on_any_valid_problem(data, net):
     assume(net.activation != "relu" and net.output_activation != "relu")  # kinks amplify rounding
     n = data.draw(st.integers(1, 8))
@@ -182,10 +199,12 @@ def test_any_non_finite_value_anywhere_is_reported(method, bad, data):
 
 
 @SETTINGS
-@given(data=st.data(), net=networks())
-def test_save_load_round_trip_keeps_every_weight_and_prediction(data, net, tmp_path_factory):
+@given(data=st.data())
+def test_save_load_round_trip_keeps_every_weight_and_prediction(data, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "model.npz"
-    if data.draw(st.booleans()):  # trained models carry optimizer state too
+    engine = data.draw(st.sampled_from(GENERAL_ENGINES + [None]))  # None: not trained
+    net = data.draw(networks(compiled=engine not in (None, BASELINE)))
+    if engine is not None:  # trained models carry optimizer state too
         X = data.draw(inputs(net.sizes[0], np.float64, 10.0))
         rng = np.random.default_rng(0)
         if net.loss == "cce":
@@ -194,7 +213,7 @@ def test_save_load_round_trip_keeps_every_weight_and_prediction(data, net, tmp_p
             y = rng.uniform(0, 1, (len(X), net.sizes[-1]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)
-            net.fit(X, y, epochs=2, batch_size=min(3, len(X)), engine=data.draw(st.sampled_from(GENERAL_ENGINES)))
+            net.fit(X, y, epochs=2, batch_size=min(3, len(X)), engine=engine)
     vecnet.save(net, path)
     loaded = vecnet.load(path)
     assert loaded.sizes == net.sizes and loaded.dtype == net.dtype
