@@ -6,6 +6,7 @@ registered: :data:`GENERAL_ENGINES` run any network; :data:`CHALLENGERS` are
 those compared with the NumPy engine, :data:`BASELINE`.
 """
 
+import itertools
 import math
 import struct
 
@@ -95,3 +96,17 @@ def spy_engine(monkeypatch, name, record):
             return real.run_epochs(*args)
 
     monkeypatch.setitem(engines.ENGINES, name, Spy())
+
+
+def engine_cases(*axes):
+    """``(*values, engine)`` tuples for a test over ``axes`` and the engines.
+
+    :data:`BASELINE` runs the whole cross-product of ``axes``; every other engine
+    (:data:`CHALLENGERS`) a covering set, each value of each axis at least once: a
+    compiled engine builds one kernel per configuration, seconds each.
+    """
+    axes = [list(axis) for axis in axes]
+    product = list(itertools.product(*axes))
+    covering = [tuple(axis[i % len(axis)] for axis in axes) for i in range(max(map(len, axes)))]
+    return ([(*case, BASELINE) for case in product]
+            + [(*case, engine) for engine in CHALLENGERS for case in covering])

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import vecnet
+from helpers import engine_cases
 from vecnet.interop import from_sklearn, network_from_sklearn, to_sklearn
 from vecnet.optimizers import SGD, Adam
 
@@ -97,9 +98,7 @@ def test_forward_agrees(task, activation):
     np.testing.assert_allclose(net.predict(X), sk_outputs(sk, X), rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-@pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("activation", SK_HIDDEN)
+@pytest.mark.parametrize("task, activation, engine", engine_cases(TASKS, SK_HIDDEN))
 def test_one_sgd_step_agrees(task, activation, engine):
     X, y, Y = data(task)
     net = vecnet_net(task, activation)
@@ -112,9 +111,7 @@ def test_one_sgd_step_agrees(task, activation, engine):
     assert_same_weights(net, sk, f"{task}, {activation}, {engine}")
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-@pytest.mark.parametrize("nesterov", [False, True])
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task, nesterov, engine", engine_cases(TASKS, [False, True]))
 def test_momentum_and_l2_steps_agree(task, nesterov, engine):
     """8 steps (2 epochs of 4 batches of 3) with momentum 0.9 and L2."""
     X, y, Y = data(task, seed=2)

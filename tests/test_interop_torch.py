@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import vecnet
+from helpers import engine_cases
 from vecnet.interop import from_torch, to_torch
 from vecnet.optimizers import SGD
 
@@ -115,9 +116,7 @@ def test_forward_agrees(case, activation):
     np.testing.assert_allclose(net.predict(X), torch_predict(model, net, X), rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("case, activation, engine", engine_cases(CASES, ACTS))
 def test_one_sgd_step_agrees(case, activation, engine):
     X, Y, target = data(case)
     net = vecnet_net(case, activation)
@@ -127,9 +126,8 @@ def test_one_sgd_step_agrees(case, activation, engine):
     assert_same_weights(net, model, f"{case}, {activation}, {engine}")
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-@pytest.mark.parametrize("nesterov", [False, True])
-@pytest.mark.parametrize("case", ["mse identity k=3", "bce k=3", "cce class indices"])
+@pytest.mark.parametrize("case, nesterov, engine",
+                         engine_cases(["mse identity k=3", "bce k=3", "cce class indices"], [False, True]))
 def test_momentum_and_l2_steps_agree(case, nesterov, engine):
     """8 steps (2 epochs of 4 batches of 3) with momentum 0.9 and L2 on the weights."""
     X, Y, target = data(case, seed=2)
