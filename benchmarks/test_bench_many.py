@@ -67,7 +67,7 @@ def test_many_article_networks(benchmark, how, threads):
     numba.set_num_threads(threads)
     try:
         result = benchmark.pedantic(fn, setup=lambda: (([m.copy() for m in nets], X, y, EPOCHS), {}),
-                                    rounds=3, iterations=1)
+                                    rounds=20, iterations=1)   # 10-100 ms each: many rounds, min is stable
     finally:
         numba.set_num_threads(before)
     benchmark.extra_info.update(models=K, samples=n, epochs=EPOCHS, model_updates=K * n * EPOCHS)

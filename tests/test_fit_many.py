@@ -61,6 +61,10 @@ def test_each_network_matches_its_solo_fit(engine, batch_size, case):
     X, y = _data(n_in=sizes[0], n_out=sizes[-1], kind=kind)
     lrs = [0.05, 0.1, 0.2, 0.4, 0.8]
     l2s = [0.0, 1e-3, 0.0, 1e-2, 1e-4]
+    if engine == "numba" and case != "article":
+        # no l2 is a kernel of its own (solo and many): the article's case mixes the two, the
+        # others keep to one, a compile each fewer (the numpy engine mixes them in every case)
+        l2s = [1e-5, 1e-3, 2e-5, 1e-2, 1e-4]
     seeds = [3, 1, 4, 1, 5]
     nets = _nets(sizes, kwargs)
     solos = [net.copy() for net in nets]
