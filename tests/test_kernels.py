@@ -11,11 +11,14 @@ import sys
 import textwrap
 
 import numba
+import numpy as np
 import pytest
 
 import vecnet
 from vecnet.activations import ACTIVATIONS
+from vecnet.engines import _kernels
 from vecnet.losses import LOSSES
+from vecnet.optimizers import OptimizerState
 
 TWIN_SCRIPT = textwrap.dedent("""
     import json, sys
@@ -183,3 +186,19 @@ def test_importing_vecnet_or_training_with_numpy_does_not_import_numba():
               "assert 'numba' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", script], check=True,
                    cwd=os.path.dirname(os.path.dirname(vecnet.__file__)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sizes, batch", [([2, 2, 1], 1), ([3, 5, 2], 7), ([10, 32, 32, 1], 32)])
+def test_the_kernel_workspace_starts_on_cache_lines(sizes, batch, dtype):
+    net = vecnet.Network(sizes, seed=0, dtype=dtype)
+    state = OptimizerState.zeros(net.n_params, dtype)
+    lay = net.layout().astype(np.uint64)
+    offs, work = _kernels.workspace(lay, batch, net.theta, state)
+    A, D, Z, WT, grad = work[:5]
+    for a in (A, D, Z, WT, grad):
+        assert a.ctypes.data % 64 == 0
+        assert a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert not a.any()
+    assert A.size == D.size == int(offs[-1]) == batch * sum(sizes)
+    assert Z.size == batch * sizes[-1] and grad.size == net.theta.size

@@ -34,7 +34,11 @@ that select turns each contiguous vector load into a gather. Signed and
 unsigned integers must not meet in one expression (Numba would make it a
 float): integer constants in index arithmetic are written ``U(1)``. Every piece
 is inlined by Numba itself (``inline="always"``): left to LLVM, the arrays are
-passed field by field and a per-sample update costs about twice as much.
+passed field by field and a per-sample update costs about twice as much. The
+exceptions are :func:`vecnet.engines._exp.exp` (branch-free arithmetic that
+LLVM inlines by itself) and one loop over whole row blocks
+(``vecnet.engines._kernel_layers.LOOP_OPTIONS``). The workspace the kernels
+get starts on 64-byte boundaries (a cache line, an AVX-512 vector).
 """
 
 from __future__ import annotations
@@ -186,6 +190,53 @@ def _activate_compiled(code, A, o, n):
 @overload(backprop, prefer_literal=True, inline="always")
 def _backprop_compiled(code, A, D, o, n):
     return _BACKPROP[_literal(code, "activation")]
+
+
+def activate_rows(code, A, o, m, n):
+    """:func:`activate` on ``m`` contiguous rows of ``n``: an elementwise activation in one pass over
+    all ``m * n`` (a long loop vectorizes better than ``m`` short ones), softmax row by row."""
+    if code == SOFTMAX:
+        for s in range(m):
+            activate(code, A, o + s * n, n)
+    else:
+        activate(code, A, o, m * n)
+
+
+def backprop_rows(code, A, D, o, m, n):
+    """:func:`backprop` on ``m`` contiguous rows of ``n``, in one pass but for softmax."""
+    if code == SOFTMAX:
+        for s in range(m):
+            backprop(code, A, D, o + s * n, n)
+    else:
+        backprop(code, A, D, o, m * n)
+
+
+def _softmax_rows(code, A, o, m, n):
+    for s in range(m):
+        activate(code, A, o + s * n, n)
+
+
+def _elementwise_rows(code, A, o, m, n):
+    activate(code, A, o, m * n)
+
+
+def _softmax_back_rows(code, A, D, o, m, n):
+    for s in range(m):
+        backprop(code, A, D, o + s * n, n)
+
+
+def _elementwise_back_rows(code, A, D, o, m, n):
+    backprop(code, A, D, o, m * n)
+
+
+@overload(activate_rows, prefer_literal=True, inline="always")
+def _activate_rows_compiled(code, A, o, m, n):
+    return _softmax_rows if _literal(code, "activation") == SOFTMAX else _elementwise_rows
+
+
+@overload(backprop_rows, prefer_literal=True, inline="always")
+def _backprop_rows_compiled(code, A, D, o, m, n):
+    return _softmax_back_rows if _literal(code, "activation") == SOFTMAX else _elementwise_back_rows
 
 
 # ---- the losses: the batch's loss sum, and D = dL/dZ of the batch-mean loss ----
