@@ -123,11 +123,8 @@ def forward_one(theta, lay, offs, A, Z, hidden, output, k, last):
 
 
 @njit(**HOT_OPTIONS)
-def forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, last):
-    """Layer ``k`` of :func:`forward` (``last``: the output layer, whose pre-activation goes into ``Z``)."""
-    if one:
-        forward_one(theta, lay, offs, A, Z, hidden, output, k, last)
-        return
+def forward_rows(theta, lay, offs, A, Z, m, hidden, output, k, last):
+    """Layer ``k`` of :func:`forward` for a batch of ``m`` rows, two rows at a time."""
     n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
     s = U(0)
     while s + U(2) <= m:  # two rows at a time: each row of W is loaded once for both
@@ -159,9 +156,27 @@ def forward(theta, lay, offs, A, Z, m, one, hidden, output):
     outputs is one dot product per output (the same sum, in the same order), as
     a loop over so few columns only costs its vectorization checks.
     """
+    if one:
+        forward_sample(theta, lay, offs, A, Z, hidden, output)
+    else:
+        forward_batch(theta, lay, offs, A, Z, m, hidden, output)
+
+
+@njit(**HOT_OPTIONS)
+def forward_sample(theta, lay, offs, A, Z, hidden, output):
+    """:func:`forward` for one sample (``m = 1``, ``one``); a kernel that is per sample by
+    construction calls it directly, so that the batch path is never compiled into it."""
     n_layers = len(lay)
     for k in range(n_layers):
-        forward_layer(theta, lay, offs, A, Z, m, one, hidden, output, k, k == n_layers - 1)
+        forward_one(theta, lay, offs, A, Z, hidden, output, k, k == n_layers - 1)
+
+
+@njit(**HOT_OPTIONS)
+def forward_batch(theta, lay, offs, A, Z, m, hidden, output):
+    """:func:`forward` for a batch of ``m`` rows."""
+    n_layers = len(lay)
+    for k in range(n_layers):
+        forward_rows(theta, lay, offs, A, Z, m, hidden, output, k, k == n_layers - 1)
 
 
 @njit(**HOT_OPTIONS)
@@ -193,11 +208,8 @@ def backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused, k)
 
 
 @njit(**HOT_OPTIONS)
-def backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k):
-    """Layer ``k`` of :func:`backward`: its gradient, ``D_{k-1}`` (for ``k > 0``), its fused update."""
-    if one:
-        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused, k)
-        return
+def backward_rows(theta, lay, offs, A, D, WT, grad, m, hidden, use_l2, l2, lr, fused, k):
+    """Layer ``k`` of :func:`backward` for a batch of ``m`` rows."""
     n_in, n_out, wo, bo = lay[k][0], lay[k][1], lay[k][2], lay[k][3]
     src, dk = offs[k], offs[k + 1]
     for p in range(wo, bo + n_out):
@@ -255,5 +267,21 @@ def backward(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, f
     (plain SGD), layer ``k`` is updated, ``theta -= lr * g``, as soon as
     ``D_{k-1}`` no longer needs ``W_k``.
     """
+    if one:
+        backward_sample(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused)
+    else:
+        backward_batch(theta, lay, offs, A, D, WT, grad, m, hidden, use_l2, l2, lr, fused)
+
+
+@njit(**HOT_OPTIONS)
+def backward_sample(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused):
+    """:func:`backward` for one sample (see :func:`forward_sample`)."""
     for k in range(len(lay) - 1, -1, -1):
-        backward_layer(theta, lay, offs, A, D, WT, grad, m, one, hidden, use_l2, l2, lr, fused, k)
+        backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, l2, lr, fused, k)
+
+
+@njit(**HOT_OPTIONS)
+def backward_batch(theta, lay, offs, A, D, WT, grad, m, hidden, use_l2, l2, lr, fused):
+    """:func:`backward` for a batch of ``m`` rows."""
+    for k in range(len(lay) - 1, -1, -1):
+        backward_rows(theta, lay, offs, A, D, WT, grad, m, hidden, use_l2, l2, lr, fused, k)

@@ -30,7 +30,7 @@ from ..codes import INVSCALING, SGD
 from ._exp import __file__ as _EXP_FILE
 from ._kernel_config import DIVERGED, FINISHED, RUNNING, kernel_settings
 from ._kernel_layers import __file__ as _LAYERS_FILE
-from ._kernel_layers import backward, backward_one, forward, forward_one
+from ._kernel_layers import backward_batch, backward_one, backward_sample, forward_batch, forward_one, forward_sample
 from ._kernel_pieces import JIT_OPTIONS, all_finite, copy, copy_rows, output_delta, update
 from ._kernel_pieces import __file__ as _PIECES_FILE
 from ._stack import __file__ as _STACK_FILE
@@ -150,8 +150,10 @@ def build_kernel(config):
                         forward_one(theta, lay, offs, A, Z, hidden, output, 2, LAYERS == 3)
                     if LAYERS > 3:
                         forward_one(theta, lay, offs, A, Z, hidden, output, 3, LAYERS == 4)
+                elif per_sample:  # a constant: Numba compiles only the branch taken
+                    forward_sample(theta, lay, offs, A, Z, hidden, output)
                 else:
-                    forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
+                    forward_batch(theta, lay, offs, A, Z, m, hidden, output)
                 value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
                 if not math.isfinite(value):
                     _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
@@ -169,9 +171,10 @@ def build_kernel(config):
                     if LAYERS > 1:
                         backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 1)
                     backward_one(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused, 0)
+                elif per_sample:
+                    backward_sample(theta, lay, offs, A, D, grad, hidden, use_l2, hyper.l2, lr, fused)
                 else:
-                    backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2,
-                             hyper.l2, lr, fused)
+                    backward_batch(theta, lay, offs, A, D, WT, grad, m, hidden, use_l2, hyper.l2, lr, fused)
                 update(optimizer, momentum, nesterov, theta, grad, hyper, state, steps, lr)
                 total += value
                 start += m
