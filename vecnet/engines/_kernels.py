@@ -223,14 +223,15 @@ def workspace(lay, batch, theta, state):
     wt_size = max([1] + [int(lay[k, 0] * lay[k, 1]) for k in range(1, n_layers)])
     size = int(offs[-1])
     dtype = theta.dtype
-    return offs, (_aligned_zeros(size, dtype), _aligned_zeros(size, dtype),
-                  _aligned_zeros(batch * sizes[-1], dtype), _aligned_zeros(wt_size, dtype),
-                  _aligned_zeros(theta.size, dtype), theta.copy(), state.memory.copy(),
+    return offs, (aligned_zeros(size, dtype), aligned_zeros(size, dtype),
+                  aligned_zeros(batch * sizes[-1], dtype), aligned_zeros(wt_size, dtype),
+                  aligned_zeros(theta.size, dtype), theta.copy(), state.memory.copy(),
                   state.steps.copy())
 
 
-def _aligned_zeros(n, dtype, align=64):
-    """A zeroed 1-D array of ``n`` items whose data starts on an ``align``-byte boundary."""
+def aligned_zeros(n, dtype, align=64):
+    """A zeroed 1-D array of ``n`` items of ``dtype`` whose data starts on an ``align``-byte boundary
+    (a cache line and an AVX-512 vector for 64; NumPy aligns small arrays to 16 bytes only)."""
     itemsize = np.dtype(dtype).itemsize
     raw = np.zeros(n * itemsize + align, dtype=np.uint8)
     start = -raw.ctypes.data % align
@@ -262,7 +263,7 @@ def train(net, X, Y, orders, epochs, batch_size, optimizer, state):
     n = X.shape[0]
     batch = min(batch_size, n)
     lay = net.layout().astype(U)
-    theta = _aligned_zeros(net.theta.size, net.theta.dtype)
+    theta = aligned_zeros(net.theta.size, net.theta.dtype)
     theta[...] = net.theta
     offs, work = workspace(lay, batch, net.theta, state)
     saved, saved_state, saved_steps = work[-3:]

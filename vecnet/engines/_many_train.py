@@ -25,7 +25,7 @@ from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
 
 from . import _many_kernels
 from ._kernel_config import kernel_settings
-from ._kernels import FIRST_SLICE_WORK, SLICE_SECONDS, U, _read_only, workspace
+from ._kernels import FIRST_SLICE_WORK, SLICE_SECONDS, U, _read_only, aligned_zeros, workspace
 
 BLOCK = 8
 """Models per block of the ``[param, model]`` kernel are a multiple of this (SIMD width and more)."""
@@ -77,9 +77,7 @@ def _padded(n_blocks, length):
     """Zeros ``(n_blocks, stride)``, each row 64-byte aligned with a cache line to spare after
     ``length``: the blocks' threads never write to one cache line (no false sharing)."""
     stride = math.ceil(length / 8) * 8 + 8
-    buf = np.zeros(n_blocks * stride + 8)
-    first = (-buf.ctypes.data % 64) // 8
-    return buf[first:first + n_blocks * stride].reshape(n_blocks, stride)
+    return aligned_zeros(n_blocks * stride, np.float64).reshape(n_blocks, stride)
 
 
 def _to_blocks(rows, starts):
