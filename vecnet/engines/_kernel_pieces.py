@@ -192,25 +192,6 @@ def _backprop_compiled(code, A, D, o, n):
     return _BACKPROP[_literal(code, "activation")]
 
 
-def activate_rows(code, A, o, m, n):
-    """:func:`activate` on ``m`` contiguous rows of ``n``: an elementwise activation in one pass over
-    all ``m * n`` (a long loop vectorizes better than ``m`` short ones), softmax row by row."""
-    if code == SOFTMAX:
-        for s in range(m):
-            activate(code, A, o + s * n, n)
-    else:
-        activate(code, A, o, m * n)
-
-
-def backprop_rows(code, A, D, o, m, n):
-    """:func:`backprop` on ``m`` contiguous rows of ``n``, in one pass but for softmax."""
-    if code == SOFTMAX:
-        for s in range(m):
-            backprop(code, A, D, o + s * n, n)
-    else:
-        backprop(code, A, D, o, m * n)
-
-
 def _softmax_rows(code, A, o, m, n):
     for s in range(m):
         activate(code, A, o + s * n, n)
@@ -227,6 +208,17 @@ def _softmax_back_rows(code, A, D, o, m, n):
 
 def _elementwise_back_rows(code, A, D, o, m, n):
     backprop(code, A, D, o, m * n)
+
+
+def activate_rows(code, A, o, m, n):
+    """:func:`activate` on ``m`` contiguous rows of ``n``: an elementwise activation in one pass over
+    all ``m * n`` (a long loop vectorizes better than ``m`` short ones), softmax row by row."""
+    (_softmax_rows if code == SOFTMAX else _elementwise_rows)(code, A, o, m, n)
+
+
+def backprop_rows(code, A, D, o, m, n):
+    """:func:`backprop` on ``m`` contiguous rows of ``n``, in one pass but for softmax."""
+    (_softmax_back_rows if code == SOFTMAX else _elementwise_back_rows)(code, A, D, o, m, n)
 
 
 @overload(activate_rows, prefer_literal=True, inline="always")
