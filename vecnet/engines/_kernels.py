@@ -71,6 +71,15 @@ def _put_back(theta, saved, state, saved_state, steps, saved_steps, memory):
     steps[0] = saved_steps[0]
 
 
+@njit(**dict(JIT_OPTIONS, _nrt=False, inline="always"))
+def _write_back(theta_out, theta, steps_out, steps, fixed):
+    """The kernel's weights (when it held them in its own frame: ``fixed``) and update count, back
+    into the arrays it was given."""
+    if fixed:
+        copy(theta_out, theta)
+    steps_out[0] = steps[0]
+
+
 @functools.cache
 def build_kernel(config):
     """The compiled kernel for ``config`` (a :class:`~vecnet.engines._kernel_config.KernelConfig`).
@@ -110,7 +119,12 @@ def build_kernel(config):
         lay, offs = fixed(lay, LAY), fixed(offs, OFFS)
         A, D, Z = scratch(A, theta, N_WORK), scratch(D, theta, N_WORK), scratch(Z, theta, N_OUT)
         grad = scratch(grad, theta, N_PARAMS)
+        # the weights too (a shape's kernel): kept in registers from one update to the next instead
+        # of a store and a reload on the chain of dependent updates; written back on return
+        theta_out, theta = theta, scratch(theta, theta, N_PARAMS)
         steps_out, steps = steps, scratch(steps, steps, N_STEPS)  # the update count: written back on return
+        if FIXED:
+            copy(theta, theta_out)
         steps[0] = steps_out[0]
         n_layers = len(lay)
         n = U(X.shape[0])
@@ -129,7 +143,7 @@ def build_kernel(config):
             while start < n:
                 if done >= budget:
                     pos[0], pos[1], running[0] = e, start, total
-                    steps_out[0] = steps[0]
+                    _write_back(theta_out, theta, steps_out, steps, FIXED)
                     return RUNNING
                 if per_sample:
                     m = U(1)
@@ -158,7 +172,7 @@ def build_kernel(config):
                 if not math.isfinite(value):
                     _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                     pos[0], pos[1] = e, 0
-                    steps_out[0] = steps[0]
+                    _write_back(theta_out, theta, steps_out, steps, FIXED)
                     return DIVERGED
                 lr = hyper.lr
                 if invscaling:
@@ -183,13 +197,13 @@ def build_kernel(config):
             if not (math.isfinite(mean) and all_finite(theta)):
                 _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                 pos[0], pos[1] = e, 0
-                steps_out[0] = steps[0]
+                _write_back(theta_out, theta, steps_out, steps, FIXED)
                 return DIVERGED
             losses[e] = mean
             e += 1
             start = U(0)
         pos[0], pos[1] = e, 0
-        steps_out[0] = steps[0]
+        _write_back(theta_out, theta, steps_out, steps, FIXED)
         return FINISHED
 
     return kernel
