@@ -145,6 +145,7 @@ def _kernel_args(n=6):
     (lambda a: a.update(X=a["X"][:, :2].copy()), "X must be"),
     (lambda a: a.update(orders=a["orders"] + 1), r"orders holds indexes outside \[0, 6\)"),
     (lambda a: a.update(orders=a["orders"] - 1), "orders holds indexes outside"),
+    (lambda a: a["orders"].__setitem__((0, 2), np.iinfo(np.int64).min), "orders holds indexes outside"),
     (lambda a: a.update(orders=a["orders"][:, :-1].copy()), "orders must be"),
     (lambda a: a.update(orders=a["orders"].astype(np.int32)), "orders must be"),
     (lambda a: a.update(orders=np.zeros((0, 6), dtype=np.int64)), "orders must be"),

@@ -56,7 +56,8 @@ def _check_arrays(arrays):
 
 def _check_rest(orders, n, epochs, batch_size):
     """``ValueError`` unless ``orders`` holds indexes in [0, n) and epochs, batch_size are integers >= 0, 1."""
-    if orders.min() < 0 or orders.max() >= n:
+    # one pass: a negative index read as uint64 is at least 2**63, so beyond n as well
+    if orders.view(np.uint64).max() >= n:
         raise ValueError(f"compiled engine: orders holds indexes outside [0, {n}): "
                          f"[{orders.min()}, {orders.max()}]")
     for value, name, low in ((epochs, "epochs", 0), (batch_size, "batch_size", 1)):
