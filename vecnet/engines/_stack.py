@@ -3,8 +3,9 @@
 A per-sample kernel for a tiny network (:attr:`KernelConfig.shape
 <vecnet.engines._kernel_config.KernelConfig>` set) gets its layer layout as a
 constant tuple instead of the ``lay``/``offs`` arrays, and its scratch
-(layer outputs, errors, gradient) as arrays on its own stack instead of the
-workspace arrays it is passed:
+(layer outputs, errors, gradient) and a working copy of the weights (written
+back when it returns) as arrays on its own stack instead of the arrays it is
+passed:
 
 - :func:`fixed` picks the constant (when there is one) or the argument;
 - :func:`scratch` makes the stack array (when it has a size) or passes the
