@@ -165,7 +165,12 @@ def train_many(net, thetas, X, Y, orders, epochs, batch_size, optimizers, memory
     k = thetas.shape[0]
     losses = np.zeros((k, epochs), dtype=np.float64)
     done = np.zeros(k, dtype=np.int64)
-    settings = [kernel_settings(net, o, batch_size) for o in optimizers]
+    known, settings = {}, []   # once per distinct optimizer setting (the K models share a few)
+    for o in optimizers:
+        key = tuple(o.kernel_settings().items())
+        if key not in known:
+            known[key] = kernel_settings(net, o, batch_size)
+        settings.append(known[key])
     hyper = settings[0][1]
     lrs = np.array([h.lr for _, h in settings], dtype=np.float64)
     l2s = np.array([h.l2 for _, h in settings], dtype=np.float64)
