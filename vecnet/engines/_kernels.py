@@ -71,15 +71,6 @@ def _put_back(theta, saved, state, saved_state, steps, saved_steps, memory):
     steps[0] = saved_steps[0]
 
 
-@njit(**dict(JIT_OPTIONS, _nrt=False, inline="always"))
-def _write_back(theta_out, theta, steps_out, steps, fixed):
-    """The kernel's weights (when it held them in its own frame: ``fixed``) and update count, back
-    into the arrays it was given."""
-    if fixed:
-        copy(theta_out, theta)
-    steps_out[0] = steps[0]
-
-
 @functools.cache
 def build_kernel(config):
     """The compiled kernel for ``config`` (a :class:`~vecnet.engines._kernel_config.KernelConfig`).
@@ -143,7 +134,9 @@ def build_kernel(config):
             while start < n:
                 if done >= budget:
                     pos[0], pos[1], running[0] = e, start, total
-                    _write_back(theta_out, theta, steps_out, steps, FIXED)
+                    if FIXED:  # a constant: in other kernels, no copy is compiled at all
+                        copy(theta_out, theta)
+                    steps_out[0] = steps[0]
                     return RUNNING
                 if per_sample:
                     m = U(1)
@@ -172,7 +165,9 @@ def build_kernel(config):
                 if not math.isfinite(value):
                     _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                     pos[0], pos[1] = e, 0
-                    _write_back(theta_out, theta, steps_out, steps, FIXED)
+                    if FIXED:
+                        copy(theta_out, theta)
+                    steps_out[0] = steps[0]
                     return DIVERGED
                 lr = hyper.lr
                 if invscaling:
@@ -197,13 +192,17 @@ def build_kernel(config):
             if not (math.isfinite(mean) and all_finite(theta)):
                 _put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
                 pos[0], pos[1] = e, 0
-                _write_back(theta_out, theta, steps_out, steps, FIXED)
+                if FIXED:
+                    copy(theta_out, theta)
+                steps_out[0] = steps[0]
                 return DIVERGED
             losses[e] = mean
             e += 1
             start = U(0)
         pos[0], pos[1] = e, 0
-        _write_back(theta_out, theta, steps_out, steps, FIXED)
+        if FIXED:
+            copy(theta_out, theta)
+        steps_out[0] = steps[0]
         return FINISHED
 
     return kernel
