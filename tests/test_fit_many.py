@@ -172,6 +172,9 @@ def test_networks_that_cannot_train_together_are_refused(bad, message):
     (dict(l2=[0.1]), "l2 has 1 values"),
     (dict(seed=[1, 2, 3], shuffle=True), "seed has 3 values"),
     (dict(lr=[0.1, -1.0]), "lr"),
+    (dict(lr=[1, True]), "lr must be a real number"),     # equal to 1 as a key: checked on its own
+    (dict(lr=[[0.1], [0.1]]), "lr must be a real number"),   # unhashable: checked each time
+    (dict(l2=[0.0, float("nan")]), "l2"),
     (dict(seed=np.random.default_rng(0), shuffle=True), "one Generator"),
     (dict(epochs=0), "epochs"),
 ])

@@ -15,9 +15,10 @@ an epoch's end.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
@@ -53,17 +54,33 @@ def _slices(epochs, work_per_epoch, run):
         e = stop
 
 
+_pool = None      # (process id, ThreadPoolExecutor): started once per process, reused by every call
+
+
+def _threads():
+    """This process's pool of ``NUMBA_NUM_THREADS`` worker threads (a forked child starts its own)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, "vecnet-many"))
+    return _pool[1]
+
+
 def _on_threads(call, count):
     """``call(lo, hi)`` over ``0 .. count`` split into one contiguous range per thread (at most
-    ``numba.get_num_threads()``); the kernels release the GIL, so the ranges run side by side."""
+    ``numba.get_num_threads()``); the kernels release the GIL, so the ranges run side by side.
+    The first range runs on the calling thread, the others on the pool's."""
     threads = max(1, min(numba.get_num_threads(), count))
     bounds = [count * t // threads for t in range(threads + 1)]
     if threads == 1:
         call(0, count)
         return
-    with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(call, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
-            future.result()
+    futures = [_threads().submit(call, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    try:
+        call(0, bounds[1])
+    finally:   # every range ends before the arrays are read or freed, also on an error
+        wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _blocks(k):

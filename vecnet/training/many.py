@@ -57,6 +57,15 @@ def _per_model(value, k, name):
     return [value] * k
 
 
+def _hashable(value):
+    """True when ``value`` can be a dict key."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _is_network(obj):
     """True for a :class:`vecnet.Network` (told by its interface: the network module sits above this one)."""
     return all(hasattr(obj, name) for name in ("theta", "layout", "gradients", *_ARCHITECTURE))
@@ -143,12 +152,19 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     if shuffle and k > 1 and isinstance(seed, np.random.Generator):
         raise ValueError("one Generator cannot drive the shuffling of several networks alone; pass "
                          "an int (the same orders for all) or one seed per network")
-    settings = [Settings.check(epochs, None, batch_size, engine, optimizer, shuffle, s, early_stopping,
-                               (), verbose, chunk_bytes) for s in seeds]
+    # checked once; each network's copy differs in its seed and its optimizer's lr and l2
+    # (the optimizer and the early-stopping rule are frozen: the copies may share them)
+    shared = Settings.check(epochs, None, batch_size, engine, optimizer, shuffle, seeds[0], early_stopping, (),
+                            verbose, chunk_bytes)
+    settings = [shared] + [dataclasses.replace(shared, seed=s) for s in seeds[1:]]
+    made = {}   # one optimizer per distinct (lr, l2): a sweep has a few
     for s, lr_i, l2_i in zip(settings, lrs, l2s):
         changes = {name: value for name, value in (("lr", lr_i), ("l2", l2_i)) if value is not None}
         if changes:
-            s.optimizer = dataclasses.replace(s.optimizer, **changes)   # checks them again
+            key = (type(lr_i), lr_i, type(l2_i), l2_i)   # the types: True and 1 are equal keys
+            if not _hashable(key) or key not in made:
+                made[key] = dataclasses.replace(shared.optimizer, **changes)   # checks them again
+            s.optimizer = made[key]
     if validation_data is not None and not (isinstance(validation_data, (tuple, list))
                                             and len(validation_data) == 2):
         raise ValueError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")
