@@ -81,6 +81,20 @@ def test_each_network_matches_its_solo_fit(engine, batch_size, case):
         assert histories[i].epochs == 7
 
 
+def test_repeated_rates_each_network_keeps_its_own_pair():
+    """Networks that share an (lr, l2) pair share one optimizer: each still trains with its own pair."""
+    X, y = _data(n_in=2)
+    nets = _nets([2, 3, 1], dict(activation="tanh", loss="mse"))
+    solos = [net.copy() for net in nets]
+    lrs, l2s = [0.1, 0.2, 0.1, 0.2, 0.1], [0.0, 0.0, 0.0, 1e-3, 1e-3]
+    histories = fit_many(nets, X, y, epochs=5, lr=lrs, l2=l2s, engine="numpy", shuffle=True, seed=list(range(K)))
+    for i, (net, solo) in enumerate(zip(nets, solos)):
+        solo_history = solo.fit(X, y, epochs=5, engine="numpy", optimizer=SGD(lr=lrs[i], l2=l2s[i]),
+                                shuffle=True, seed=i)
+        _assert_same(net, solo, histories[i], solo_history)
+    assert not np.array_equal(nets[0].theta, nets[2].theta)   # the same pair, their own seeds
+
+
 @pytest.mark.parametrize("engine", ["numpy", "numba", "reference"])
 def test_the_article_network_in_order_matches_the_solo_fit(engine):
     X, y = vecnet.article_data()

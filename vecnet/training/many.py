@@ -162,9 +162,13 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
         changes = {name: value for name, value in (("lr", lr_i), ("l2", l2_i)) if value is not None}
         if changes:
             key = (type(lr_i), lr_i, type(l2_i), l2_i)   # the types: True and 1 are equal keys
-            if not _hashable(key) or key not in made:
-                made[key] = dataclasses.replace(shared.optimizer, **changes)   # checks them again
-            s.optimizer = made[key]
+            known = _hashable(key)
+            optimizer = made.get(key) if known else None
+            if optimizer is None:
+                optimizer = dataclasses.replace(shared.optimizer, **changes)   # checks them again
+                if known:
+                    made[key] = optimizer
+            s.optimizer = optimizer
     if validation_data is not None and not (isinstance(validation_data, (tuple, list))
                                             and len(validation_data) == 2):
         raise ValueError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")
