@@ -281,6 +281,10 @@ def test_dask_estimators_string_labels_validation_and_to_local(client):
     with pytest.warns(vecnet.ConvergenceWarning):
         reg = vd.DaskMLPRegressor(client=client, **kw).fit(da.from_array(X, chunks=(80, 3)), X[:, :2])
     assert reg.predict(X).shape == (160, 2) and type(reg.to_local()) is vecnet.MLPRegressor
+    before = reg.net_.theta.copy()
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes changed from \(4,\) to \(6,\)"):
+        reg.set_params(warm_start=True, hidden_layer_sizes=(6,)).fit(da.from_array(X, chunks=(80, 3)), X[:, :2])
+    np.testing.assert_array_equal(reg.net_.theta, before)   # refused before any weight changed
     with pytest.raises(ValueError, match="early_stopping"):
         vd.DaskMLPClassifier(client=client, early_stopping=True).fit(da.from_array(X), labels)
 

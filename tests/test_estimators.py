@@ -363,3 +363,83 @@ def test_bad_parameters_are_refused_at_fit(param, value):
     X, y = blobs(n=10)
     with pytest.raises(ValueError, match=param if param != "hidden_layer_sizes" else "hidden"):
         MLPClassifier(**{param: value}).fit(X, y)
+
+
+# -- a refused fit changes nothing -------------------------------------------------
+def _fitted_state(est):
+    """Everything a fit may change, copied."""
+    return {"theta": est.net_.theta.copy(), "sizes": list(est.net_.sizes), "n_iter_": est.n_iter_,
+            "loss_curve_": list(est.loss_curve_), "classes_": getattr(est, "classes_", None),
+            "feature_names_in_": getattr(est, "feature_names_in_", None),
+            "members": len(est.estimators_)}
+
+
+def _assert_same_state(est, before):
+    after = _fitted_state(est)
+    np.testing.assert_array_equal(after.pop("theta"), before["theta"])
+    for name in ("classes_", "feature_names_in_"):
+        a, b = after.pop(name), before[name]
+        assert (a is None) == (b is None) and (a is None or np.array_equal(a, b)), name
+    assert after == {k: v for k, v in before.items() if k not in ("theta", "classes_", "feature_names_in_")}
+
+
+@pytest.mark.parametrize("case", ["option value", "unknown option", "early-stopping split", "step overflows"])
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_a_refused_fit_leaves_the_fitted_estimator_as_it_was(cls, case):
+    if case == "step overflows" and cls is MLPClassifier:
+        pytest.skip("the classifier's step is alpha itself (no scale): 1e308 is finite")
+    X, y = blobs(n=60, n_classes=3)
+    est = quiet_fit(cls((5,), max_iter=5, random_state=0, engine="numpy"), X, y)
+    before = _fitted_state(est)
+    X2, y2 = blobs(n=60, n_classes=4, seed=1)   # another label set: classes_ must not follow it
+    error, words = {"option value": (ValueError, "chunk_bytes"),
+                    "unknown option": (TypeError, "'sample_weight'"),
+                    "early-stopping split": (ValueError, "at least 2 samples"),
+                    "step overflows": (ValueError, "alpha")}[case]
+    with pytest.raises(error, match=words):
+        if case == "option value":
+            est.fit(X2, y2, chunk_bytes=0)
+        elif case == "unknown option":
+            est.fit(X2, y2, sample_weight=np.ones(len(y2)))
+        elif case == "early-stopping split":
+            two = [0, int(np.argmax(y2 != y2[0]))]   # two samples of two classes, both held out
+            est.set_params(early_stopping=True, validation_fraction=0.9).fit(X2[two], y2[two])
+        else:
+            est.set_params(alpha=1e308, batch_size=1).fit(X2, y2)
+    _assert_same_state(est, before)
+    np.testing.assert_array_equal(est.predict(X), quiet_fit(
+        cls((5,), max_iter=5, random_state=0, engine="numpy"), X, y).predict(X))
+
+
+def test_fit_names_an_option_it_does_not_take():
+    X, y = blobs(n=40)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'sample_weight'.*callbacks, chunk_bytes"):
+        MLPClassifier((3,), max_iter=2).fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_callbacks_given_as_an_iterator_all_run():
+    X, y = blobs(n=40)
+    seen = []
+    quiet_fit_kw = dict(callbacks=(cb for cb in [lambda epoch, logs: seen.append(epoch)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vecnet.ConvergenceWarning)
+        MLPClassifier((3,), max_iter=3, tol=0.0, random_state=0, engine="numpy").fit(X, y, **quiet_fit_kw)
+    assert seen == [0, 1, 2]
+
+
+@pytest.mark.parametrize("name, value", [("hidden_layer_sizes", (7,)), ("activation", "tanh"),
+                                         ("dtype", "float32")])
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_continuing_refuses_a_changed_architecture_and_a_cold_fit_takes_it(name, value, how):
+    X, y = blobs(n=60)
+    est = quiet_fit(MLPRegressor((5,), max_iter=3, random_state=0, engine="numpy", warm_start=True), X, y)
+    before = _fitted_state(est)
+    est.set_params(**{name: value})
+    with pytest.raises(ValueError, match=f"{name} changed from .* since the last fit.*warm_start=False"):
+        est.partial_fit(X, y) if how == "partial_fit" else est.fit(X, y)
+    _assert_same_state(est, before)
+    quiet_fit(est.set_params(warm_start=False), X, y)
+    net = est.net_
+    assert (list(net.sizes[1:-1]), net.activation, net.dtype.name) == (
+        [7] if name == "hidden_layer_sizes" else [5], "tanh" if name == "activation" else "relu",
+        "float32" if name == "dtype" else "float64")

@@ -280,3 +280,15 @@ def test_a_successful_save_replaces_the_old_file(saved_before):
     Network([2, 3, 1], seed=1).save(path)
     assert vecnet.load(path).sizes == [2, 3, 1]
     assert os.listdir(path.parent) == ["model.npz"]
+
+
+@pytest.mark.parametrize("make", [np.random.default_rng, np.random.RandomState, np.random.SeedSequence,
+                                  np.random.PCG64])
+def test_a_random_state_object_is_saved_as_none_and_the_rest_round_trips(tmp_path, make):
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=make(0)), X, y)
+    clf.save(tmp_path / "m.npz")
+    back = vecnet.load(tmp_path / "m.npz")
+    expected = dict(clf.get_params(), random_state=None)
+    assert back.get_params() == expected
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))

@@ -7,7 +7,8 @@ The file is a NumPy ``.npz`` archive holding
   (``"Network"``, ``"MLPClassifier"`` or ``"MLPRegressor"``), the architecture
   (``sizes``, ``activation``, ``output_activation``, ``loss``, ``dtype``), for an
   estimator its parameters and plain fitted attributes, and optional user
-  ``metadata``;
+  ``metadata``; a ``random_state`` given as a generator object (``Generator``,
+  ``RandomState``, ``SeedSequence``, ``BitGenerator``) is stored as ``None``;
 - ``theta``: the flat parameter vector :attr:`vecnet.Network.theta`;
 - ``classes``: the classifier's ``classes_`` (numbers or strings);
 - ``optimizer_memory`` and ``optimizer_steps``, when the model has been trained:
@@ -85,8 +86,9 @@ def plain(value):
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (np.random.Generator, np.random.RandomState)):
-        return None
+    if isinstance(value, (np.random.Generator, np.random.RandomState, np.random.SeedSequence,
+                          np.random.BitGenerator)):
+        return None   # a random_state given as an object: its state is not a plain value
     if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
         return np.dtype(value).name
     if isinstance(value, (bool, np.bool_)):

@@ -67,18 +67,20 @@ class _DaskMLPMixin:
             raise ValueError(f"Expected a 2D array with at least one sample and one feature, "
                              f"got shape {X.shape}")
         encode, n_outputs = self._dask_targets(y, X.shape[0])
+        n = X.shape[0]
+        batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
+        optimizer = self._optimizer(batch, n_outputs)   # refused before anything changes
         rng = check_random_state(self.random_state)
         if self.warm_start and self.__sklearn_is_fitted__():
+            self._check_architecture(dtype)
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                                  f"expecting {self.n_features_in_} features as input.")
             self.net_.optimizer_state = None
         else:
             self._start(X.shape[1], n_outputs, dtype, rng)
-        n = X.shape[0]
-        batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
         history = dask_fit(self.net_, X, y, rounds=self.max_iter, sync_every=self.sync_every,
-                           batch_size=batch, optimizer=self._optimizer(batch, n_outputs),
+                           batch_size=batch, optimizer=optimizer,
                            engine=self.engine, shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
                            callbacks=[self._round_monitor(n_outputs)], client=self.client,
                            _encode=encode)

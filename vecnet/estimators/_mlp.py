@@ -31,6 +31,7 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import replace
 
@@ -190,30 +191,38 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
             return self._fit_unlocked(X, y, incremental, classes, fit_params)
 
     def _fit_unlocked(self, X, y, incremental, classes, fit_params):
-        """Check, then configure and run :func:`vecnet.training.train`; see :meth:`fit`."""
-        fit_params = dict(fit_params or {})
-        taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
-        if taken:
-            raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
-                            "(see get_params), not passed to fit")
-        check_callbacks(fit_params.get("callbacks", ()))   # up front; Settings.check keeps them
+        """Check, then configure and run :func:`vecnet.training.train`; see :meth:`fit`.
+
+        Everything that can be refused (parameters, ``fit_params``, data, the
+        validation split, the optimizer's step) is checked before the first
+        change to the estimator: a refused call leaves a fitted estimator as it was.
+        """
+        fit_params = _check_fit_params(fit_params)
         dtype = self._validate_params()
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start) \
             or len(self.estimators_) != self.n_estimators
-        if not reset and np.dtype(dtype) != self.net_.dtype:
-            raise ValueError(f"dtype changed from {self.net_.dtype} to {dtype} since the last fit")
-        self._check_feature_names(X, reset)
+        if not reset:
+            self._check_architecture(dtype)
+        raw = X
+        if not reset:
+            self._check_feature_names(raw, reset=False)
         X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__,
                            training=True)
-        Y = self._encode_target(y, X.shape[0], reset, classes)
+        Y, labels = self._encode_target(y, X.shape[0], reset, classes)
         if self._scan_targets:
             check_training_target(Y, dtype)
         rows = Rows(X, Y.astype(dtype, copy=False), dtype)   # checked: train() scans nothing again
+        validating = self.early_stopping and not incremental
+        n_val = self._n_validation(len(rows)) if validating else 0
+        batch = min(200, len(rows) - n_val) if self.batch_size == "auto" else int(self.batch_size)
+        self._optimizer(min(batch, len(rows) - n_val), Y.shape[1])   # refuses a step that overflows
         rng = check_random_state(self.random_state)
         if reset:
             self._start(X.shape[1], Y.shape[1], dtype, rng)
-        rows, val = self._split(rows, rng) if self.early_stopping and not incremental else (rows, None)
-        batch = min(200, len(rows)) if self.batch_size == "auto" else int(self.batch_size)
+            self._check_feature_names(raw, reset=True)   # records them
+            if labels is not None:   # the classifier's
+                self.classes_ = labels
+        rows, val = self._split(rows, n_val, rng) if validating else (rows, None)
         batch = clip_batch_size(batch, len(rows), stacklevel=4)
         engine = self.engine
         if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
@@ -230,6 +239,17 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet."), stacklevel=3)
         return self
+
+    def _check_architecture(self, dtype):
+        """``ValueError`` when a parameter no longer describes the network a continued fit trains."""
+        net = self.net_
+        for name, before, now in (("dtype", net.dtype.name, np.dtype(dtype).name),
+                                  ("hidden_layer_sizes", tuple(net.sizes[1:-1]), tuple(self._hidden_sizes())),
+                                  ("activation", net.activation, ACTIVATION_ALIASES[self.activation])):
+            if before != now:
+                raise ValueError(f"{name} changed from {before} to {now} since the last fit; warm_start "
+                                 f"and partial_fit continue the network as it is: set warm_start=False "
+                                 f"(or make a new estimator) to train a new one")
 
     def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params, engine):
         """The training loop's settings for scikit-learn's parameters (and ``fit_params``)."""
@@ -289,14 +309,19 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
-    def _split(self, rows, rng):
-        """Hold out ``validation_fraction`` of the rows, drawn at random, at least one each side."""
-        n = len(rows)
+    def _n_validation(self, n):
+        """How many of ``n`` rows ``early_stopping`` holds out: ``ceil(validation_fraction * n)``, at
+        least one each side, else ``ValueError``."""
         n_val = int(np.ceil(self.validation_fraction * n))
         if n_val < 1 or n - n_val < 1:
             raise ValueError(f"early_stopping needs at least 2 samples to hold out a validation set, "
                              f"got {n}")
-        order = rng.permutation(n)
+        return n_val
+
+    @staticmethod
+    def _split(rows, n_val, rng):
+        """Training and validation rows: ``n_val`` rows held out, drawn at random."""
+        order = rng.permutation(len(rows))
         return rows.select(order[n_val:]), rows.select(order[:n_val])
 
     def _forward(self, X):
@@ -339,6 +364,28 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
                              f"it would keep only one of its networks; use its members, "
                              f"estimators_[k] (vecnet.Network), one by one")
         return self.net_
+
+
+def _check_fit_params(fit_params):
+    """``fit``'s further options, checked by name and value before anything changes.
+
+    ``TypeError`` for one the estimator's parameters set or one :func:`vecnet.fit`
+    does not take; ``ValueError`` for a bad value (see ``Settings.check``).
+    """
+    fit_params = dict(fit_params or {})
+    taken = sorted(set(fit_params) & OWN_FIT_OPTIONS)
+    if taken:
+        raise TypeError(f"{', '.join(taken)}: set by the estimator's parameters "
+                        "(see get_params), not passed to fit")
+    accepted = sorted(set(inspect.signature(Settings.check).parameters) - OWN_FIT_OPTIONS)
+    unknown = sorted(set(fit_params) - set(accepted))
+    if unknown:
+        raise TypeError(f"fit() got an unexpected keyword argument {', '.join(map(repr, unknown))}; "
+                        f"besides X and y it takes {', '.join(accepted)}")
+    if "callbacks" in fit_params:   # a list from here on: a one-shot iterator is read once
+        fit_params["callbacks"] = check_callbacks(fit_params["callbacks"])
+    Settings.check(**fit_params)   # the values, by name
+    return fit_params
 
 
 def _mean_by_epoch(curves):

@@ -45,7 +45,10 @@ class MLPClassifier(_BaseMLP):
     max_iter : int, default 200
         Maximum number of epochs.
     shuffle : bool, default True
-    random_state : int, numpy.random.Generator or None, default None
+    random_state : int, numpy.random.Generator, RandomState, SeedSequence or None, default None
+        Seeds the initial weights, the shuffling and the validation split. A
+        saved estimator stores an int as it is and a generator object as
+        ``None`` (a file holds plain values only).
     tol : float, default 1e-4
     verbose : bool, default False
     warm_start : bool, default False
@@ -99,7 +102,8 @@ class MLPClassifier(_BaseMLP):
         return ("sigmoid", "bce") if n_outputs == 1 else ("softmax", "cce")
 
     def _encode_target(self, y, n_samples, reset, classes=None):
-        """Labels -> float targets (n_samples, 1) for two classes, one-hot otherwise."""
+        """``(Y, classes)``: labels as float targets (n_samples, 1) for two classes, one-hot otherwise,
+        and the sorted classes (``classes_``, or those found when ``reset``; assigned by the caller)."""
         y = check_target(y, n_samples)
         if y.ndim == 2:
             if y.shape[1] != 1:
@@ -121,23 +125,24 @@ class MLPClassifier(_BaseMLP):
                 raise ValueError("Unknown label type: labels of mixed types cannot be sorted") from None
             if found.size < 2 and classes is None:
                 raise ValueError(f"MLPClassifier needs samples of at least 2 classes; got 1 class "
-                                 f"({found[0]!r})")
+                                 f"({found.tolist()[0]!r})")
             if found.size < 2:
                 raise ValueError(f"classes needs at least 2 classes, got {found.tolist()}")
-            self.classes_ = found
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes of the "
-                             f"first call, {self.classes_.tolist()}")
-        unseen = np.setdiff1d(y, self.classes_)
+        else:
+            found = self.classes_
+            if classes is not None and not np.array_equal(np.unique(classes), found):
+                raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes of the "
+                                 f"first call, {found.tolist()}")
+        unseen = np.setdiff1d(y, found)
         if unseen.size:
-            raise ValueError(f"y contains labels not in classes_ {self.classes_.tolist()}: "
+            raise ValueError(f"y contains labels not in classes_ {found.tolist()}: "
                              f"{unseen.tolist()}")
-        index = np.searchsorted(self.classes_, y)
-        if self.classes_.size == 2:
-            return index.astype(np.float64).reshape(-1, 1)
-        Y = np.zeros((n_samples, self.classes_.size))
+        index = np.searchsorted(found, y)
+        if found.size == 2:
+            return index.astype(np.float64).reshape(-1, 1), found
+        Y = np.zeros((n_samples, found.size))
         Y[np.arange(n_samples), index] = 1.0
-        return Y
+        return Y, found
 
     _file_arrays = (("theta", "classes"), _BaseMLP._file_arrays[1])
 
@@ -268,7 +273,7 @@ class MLPRegressor(_BaseMLP):
         return 2.0 / n_outputs
 
     def _encode_target(self, y, n_samples, reset, classes=None):
-        """Numbers -> float targets (n_samples, n_outputs), not yet scanned (see ``_fit``)."""
+        """``(Y, None)``: numbers as float targets (n_samples, n_outputs), not yet scanned (see ``_fit``)."""
         y = check_target(y, n_samples, finite=False)
         if y.dtype.kind not in "fiub":
             try:
@@ -278,7 +283,7 @@ class MLPRegressor(_BaseMLP):
         Y = y.reshape(n_samples, -1).astype(np.float64)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}")
-        return Y
+        return Y, None
 
     def partial_fit(self, X, y):
         """One epoch of training on ``X`` (n_samples, n_features) and ``y``; returns ``self``."""
