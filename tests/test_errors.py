@@ -198,6 +198,73 @@ def test_cross_entropy_targets_outside_0_1_are_refused(loss, out, k):
         net.fit(X, y, epochs=1)
 
 
+def _cce_targets(n=12, k=3, bad_row=7):
+    """One-hot rows but row ``bad_row``: 0.5 + 0.25 + 0.5 = 1.25, each value in [0, 1], the row no distribution."""
+    y = np.eye(k)[np.arange(n) % k]
+    y[bad_row] = [0.5, 0.25, 0.5]
+    return y
+
+
+def _npy(tmp_path, name, a):
+    np.save(tmp_path / name, a)
+    return tmp_path / name
+
+
+CCE_PATHS = {   # every way targets reach training; chunk_bytes of 2 rows puts row 7 in a later block
+    "Network.fit": lambda net, X, y, tmp: net.fit(X, y, epochs=1, engine="numpy"),
+    "vecnet.fit": lambda net, X, y, tmp: vecnet.fit(net, X, y, epochs=1, engine="numpy"),
+    "fit_many": lambda net, X, y, tmp: vecnet.fit_many([net, net.copy()], X, y, epochs=1, engine="numpy"),
+    "validation_data": lambda net, X, y, tmp: net.fit(X, np.eye(3)[np.arange(12) % 3], epochs=1,
+                                                      engine="numpy", validation_data=(X, y)),
+    "open_npy, streamed": lambda net, X, y, tmp: net.fit(
+        vecnet.open_npy(_npy(tmp, "X.npy", X)), vecnet.open_npy(_npy(tmp, "y.npy", y)), epochs=1,
+        engine="numpy", chunk_bytes=2 * 8 * 6),
+    "memmap, streamed": lambda net, X, y, tmp: net.fit(
+        np.load(_npy(tmp, "X.npy", X), mmap_mode="r"), np.load(_npy(tmp, "y.npy", y.astype(np.float32)),
+                                                               mmap_mode="r"),
+        epochs=1, engine="numpy", chunk_bytes=2 * 8 * 6),
+}
+
+
+@pytest.mark.parametrize("path", CCE_PATHS)
+def test_cce_target_rows_that_do_not_sum_to_1_are_refused(path, tmp_path):
+    X, _ = _data()
+    net = Network([3, 4, 3], output_activation="softmax", loss="cce", seed=0)
+    before = net.theta.copy()
+    name = "validation y" if path == "validation_data" else "y"
+    with pytest.raises(ValueError, match=rf"loss 'cce' needs each row of {name} to sum to 1 \(probabilities or "
+                                         rf"one-hot rows\), but row 7 sums to 1\.25 \(allowed: 1 \+/- "):
+        CCE_PATHS[path](net, X, _cce_targets(), tmp_path)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_the_cce_example_of_all_ones_no_longer_trains_to_a_negative_loss():
+    X, _ = vecnet.article_data()
+    net = Network([2, 3, 2], output_activation="softmax", loss="cce")
+    with pytest.raises(ValueError, match=r"row 0 sums to 2\.0 \(allowed: 1 \+/- 1\.5e-08, sqrt\(eps\) of float64\)"):
+        net.fit(X, np.ones((4, 2)), epochs=300, engine="numpy")
+
+
+def test_the_cce_row_sum_tolerance_is_sqrt_eps_of_the_coarser_dtype():
+    X, _ = _data()
+    # float32(1/3) = 11184811 / 2**25, so three of them sum to 1 + 2**-25 = 1.0000000298...:
+    # more than sqrt(eps) of float64 (1.49e-8) from 1, far less than that of float32 (3.45e-4)
+    thirds = np.full((12, 3), 1 / 3, dtype=np.float32)
+    assert float(thirds[0].astype(np.float64).sum()) == 1 + 2.0**-25
+    Network([3, 4, 3], output_activation="softmax", loss="cce", seed=0).fit(X, thirds, epochs=1, engine="numpy")
+    Network([3, 4, 3], output_activation="softmax", loss="cce", seed=0, dtype=np.float32).fit(
+        X, thirds.astype(np.float64), epochs=1, engine="numpy")
+    with pytest.raises(ValueError, match=r"row 0 sums to 1\.0000000298023224 \(allowed: 1 \+/- 1\.5e-08, "
+                                         r"sqrt\(eps\) of float64\)"):
+        Network([3, 4, 3], output_activation="softmax", loss="cce", seed=0).fit(
+            X, thirds.astype(np.float64), epochs=1, engine="numpy")
+    off = np.eye(3)[np.arange(12) % 3]
+    off[4] = [0.5, 0.5 - 1e-3, 0.0]   # 1e-3 short: beyond float32's 3.45e-4 too
+    with pytest.raises(ValueError, match=r"row 4 sums to 0\.999 \(allowed: 1 \+/- 0\.00035, sqrt\(eps\) of float32\)"):
+        Network([3, 4, 3], output_activation="softmax", loss="cce", seed=0, dtype=np.float32).fit(
+            X, off, epochs=1, engine="numpy")
+
+
 # -- 7. wrong number of features at predict ---------------------------------------------------
 @pytest.mark.parametrize("method", ["predict", "forward"])
 def test_predict_with_the_wrong_number_of_features(method):

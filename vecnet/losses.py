@@ -13,6 +13,8 @@ error that back-propagation starts from.
   +/-1000 give finite values. ``delta = (A - Y) / (n_samples * n_outputs)``.
 - ``cce``: categorical cross-entropy, for a ``softmax`` output; computed as
   ``logsumexp(z) - sum(y * z)`` per sample. ``delta = (A - Y) / n_samples``.
+  Its target rows must sum to 1 (``rows_sum_to_one``): for other rows the
+  loss has no minimum and training drives it to -inf.
 
 ``value(Y, A, Z, work=None)`` and ``delta(Y, A, Z, activation, out=None,
 work=None)`` take an optional :class:`vecnet.activations.Scratch` of the
@@ -99,19 +101,20 @@ def cce_delta(Y, A, Z, activation, out=None, work=None):
 
 @dataclass(frozen=True)
 class Loss:
-    """One loss: its batch value, its ``dL/dZ``, its kernel code, the output it needs."""
+    """One loss: its batch value, its ``dL/dZ``, its kernel code, the output and the targets it needs."""
 
     name: str
     value: Callable
     delta: Callable
     code: int
     requires_output: Optional[str] = None
+    rows_sum_to_one: bool = False
 
 
 LOSSES = {
     "mse": Loss("mse", mse_value, mse_delta, codes.MSE),
     "bce": Loss("bce", bce_value, bce_delta, codes.BCE, requires_output="sigmoid"),
-    "cce": Loss("cce", cce_value, cce_delta, codes.CCE, requires_output="softmax"),
+    "cce": Loss("cce", cce_value, cce_delta, codes.CCE, requires_output="softmax", rows_sum_to_one=True),
 }
 """Registered losses by name."""
 

@@ -32,7 +32,8 @@ import os
 
 import numpy as np
 
-from .validation import _as_float_array, check_path, check_values, read_rows
+from ..losses import get_loss
+from .validation import FirstBadRowSum, _as_float_array, check_path, check_values, read_rows
 
 DEFAULT_CHUNK_BYTES = 64 * 2**20
 """Largest conversion copy :func:`vecnet.fit` makes at once: 64 MB."""
@@ -379,7 +380,9 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     chunk_bytes : int
         Rows read at once for the checks.
     target_loss : str, optional
-        The name of a loss that needs ``y`` in [0, 1] (the cross-entropy losses).
+        The name of a loss that needs ``y`` in [0, 1] (the cross-entropy losses);
+        with ``cce``, each row of ``y`` must also sum to 1 (within
+        :class:`~vecnet.data.validation.FirstBadRowSum`).
 
     Returns
     -------
@@ -415,8 +418,16 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     rows = Rows(X, Y, dtype)
     block_rows = rows.block_rows(chunk_bytes)
     check_values(X, xn, dtype, block_rows)
-    low, high = check_values(Y, yn, dtype, block_rows)
+    sums = None
+    if target_loss and get_loss(target_loss).rows_sum_to_one:
+        sums = FirstBadRowSum(dtype, Y.dtype)
+    low, high = check_values(Y, yn, dtype, block_rows, each_block=sums)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")
+    if sums is not None and sums.found is not None:
+        row, total = sums.found
+        raise ValueError(f"loss {target_loss!r} needs each row of {yn} to sum to 1 (probabilities or "
+                         f"one-hot rows), but row {row} sums to {total!r} (allowed: 1 +/- "
+                         f"{sums.tol:.2g}, sqrt(eps) of {sums.dtype.name})")
     return rows

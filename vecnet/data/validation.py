@@ -106,7 +106,7 @@ def read_rows(a, lo, hi, name):
     return block
 
 
-def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True):
+def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True, each_block=None):
     """Scan ``a`` once, ``block_rows`` rows at a time (default: about 4M values); return its ``(min, max)``.
 
     The one scan of user data: :func:`check_X`, :func:`vecnet.data.rows.as_rows`
@@ -115,7 +115,8 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
     Refuses NaN and inf (with ``nonfinite`` as the message when given, else one
     saying where the first is), values beyond the range of ``dtype`` and, with
     ``magnitude``, values too large to train on (see
-    :func:`vecnet.data.validation.check_magnitude`).
+    :func:`vecnet.data.validation.check_magnitude`). ``each_block(block, lo)``,
+    when given, sees every checked block and the index of its first row.
     """
     if block_rows is None:
         block_rows = max(1, FINITE_CHECK_ELEMENTS // max(1, int(np.prod(a.shape[1:]))))
@@ -139,7 +140,36 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
         if magnitude and biggest > np.sqrt(limit):
             check_magnitude(block, name, dtype)  # raises
         low, high = min(low, smallest), max(high, largest)
+        if each_block is not None:
+            each_block(block, lo)
     return low, high
+
+
+class FirstBadRowSum:
+    """Given each block of a scan (``check_values(..., each_block=...)``), keeps the first row not summing to 1.
+
+    A row may differ from 1 by ``tol``: ``sqrt(eps)`` of ``dtype``, or of the
+    data's own ``data_dtype`` when that is a coarser float (the tolerance
+    :meth:`numpy.random.Generator.choice` gives its ``p``): about 1.5e-8 in
+    float64 and 3.5e-4 in float32, far above the rounding of probabilities
+    stored in that type. ``found`` becomes ``(row, sum)`` of the first row beyond it.
+    """
+
+    def __init__(self, dtype, data_dtype=None):
+        self.dtype = np.dtype(dtype)
+        if data_dtype is not None and np.dtype(data_dtype).kind == "f" \
+                and np.dtype(data_dtype).itemsize < self.dtype.itemsize:
+            self.dtype = np.dtype(data_dtype)
+        self.tol = float(np.sqrt(np.finfo(self.dtype).eps))
+        self.found = None
+
+    def __call__(self, block, lo):
+        if self.found is not None:
+            return
+        sums = np.add.reduce(block.reshape(len(block), -1), axis=1, dtype=np.float64)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > self.tol)
+        if bad.size:
+            self.found = (lo + int(bad[0]), float(sums[bad[0]]))
 
 
 def check_X(X, n_features, dtype, name="X"):
