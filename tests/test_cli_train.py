@@ -63,6 +63,50 @@ def test_train_on_a_csv_with_a_named_target_then_predict(iris_like, capsys):
     assert out.split() == [str(v) for v in clf.predict(X)]
 
 
+@pytest.fixture
+def ab_model(tmp_path, capsys):
+    """A regressor trained on a CSV with header ``a,b,y``; its features (a, b) and its path."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 2)) * [1.0, 3.0]
+    write_csv(tmp_path / "ab.csv", np.column_stack([X, X[:, 0] - 2 * X[:, 1]]), ["a", "b", "y"])
+    model = tmp_path / "ab.npz"
+    code, _, err = run(["train", tmp_path / "ab.csv", "--task", "regression", "--hidden", "4", "--epochs", "3",
+                        "--engine", "numpy", "-o", model], capsys)
+    assert code == 0, err
+    return X, model
+
+
+def _numbers(out):
+    return np.array([float(v) for v in out.split()])
+
+
+@pytest.mark.parametrize("target", [None, "y", "0"])
+def test_predict_maps_columns_by_name_with_or_without_target(ab_model, tmp_path, capsys, target):
+    X, model = ab_model
+    expected = vecnet.load(model).predict(X)   # the model on its own columns (a, b)
+    assert not np.allclose(expected, vecnet.load(model).predict(X[:, ::-1]))   # the order matters
+    write_csv(tmp_path / "yba.csv", np.column_stack([X[:, 0] - 2 * X[:, 1], X[:, 1], X[:, 0]]), ["y", "b", "a"])
+    code, out, err = run(["predict", model, tmp_path / "yba.csv"] + (["--target", target] if target else []),
+                         capsys)
+    assert code == 0, err
+    np.testing.assert_array_equal(_numbers(out), expected)
+
+
+def test_predict_refuses_a_header_without_a_feature_name(ab_model, tmp_path, capsys):
+    X, model = ab_model
+    write_csv(tmp_path / "ybc.csv", np.column_stack([X[:, 0], X[:, 1], X[:, 0]]), ["y", "b", "c"])
+    code, out, err = run(["predict", model, tmp_path / "ybc.csv", "--target", "y"], capsys)
+    assert code == 2 and out == ""
+    assert err.strip() == (f"vecnet predict: error: {tmp_path / 'ybc.csv'}: the header has no column named 'a', "
+                           f"one of the model's features ['a', 'b']; the file's columns are ['b', 'c'] "
+                           f"(after --target dropped 'y')")
+    write_csv(tmp_path / "yba.csv", np.column_stack([X[:, 0], X[:, 1], X[:, 0]]), ["y", "b", "a"])
+    code, _, err = run(["predict", model, tmp_path / "yba.csv", "--target", "a"], capsys)   # a feature
+    assert code == 2 and err.strip().endswith("the header has no column named 'a', one of the model's features "
+                                              "['a', 'b']; the file's columns are ['y', 'b'] (after --target "
+                                              "dropped 'a')")
+
+
 def test_predict_proba_writes_a_header_of_classes_and_rows_summing_to_one(iris_like, capsys):
     tmp_path, X, _, csv = iris_like
     model, probs = tmp_path / "m.npz", tmp_path / "p.csv"

@@ -40,8 +40,9 @@ examples:
   vecnet predict iris.npz new_flowers.csv --proba --out probabilities.csv
 
 When the file has a header, the model's feature columns are taken by name (the target
-column, if present, is ignored). Without a header, the file must have exactly the
-model's features, or one more column in the target's place at training, which is dropped.
+column, if present, is ignored; so is the column --target names); a header without one
+of them is an error. Without a header, the file must have exactly the model's features,
+or one more column in the target's place at training, which is dropped.
 """
 
 MAX_AUTO_CLASSES = 20
@@ -247,12 +248,24 @@ def train(args):
 
 
 def _feature_columns(args, data, names, n_features, metadata):
-    """The columns of ``data`` the model was trained on, in training order."""
+    """The columns of ``data`` the model was trained on, in training order: by name when both have names.
+
+    ``--target`` drops its column (and its name) first. A header that lacks one
+    of the model's feature names is refused rather than read by position.
+    """
+    dropped = ""
     if args.target is not None:
-        data = np.delete(data, column_index(args.target, names, data.shape[1], args.data), axis=1)
-        names = None
+        t = column_index(args.target, names, data.shape[1], args.data)
+        data = np.delete(data, t, axis=1)
+        if names is not None:
+            dropped = f" (after --target dropped {names[t]!r})"
+            names = names[:t] + names[t + 1:]
     features = metadata.get("features")
-    if names is not None and features and all(f in names for f in features):
+    if names is not None and features:
+        missing = [f for f in features if f not in names]
+        if missing:
+            raise ValueError(f"{args.data}: the header has no column named {missing[0]!r}, one of the model's "
+                             f"features {features}; the file's columns are {names}{dropped}")
         return data[:, [names.index(f) for f in features]]
     if data.shape[1] == n_features:
         return data
