@@ -125,3 +125,34 @@ def test_predict_refuses_a_header_with_duplicate_names(tmp_path, capsys):
     code, _, err = _exit_code(["predict", tmp_path / "m.npz", tmp_path / "d.csv"], capsys)
     assert code == 2
     _one_clear_line(err, "predict", "names column 'a' twice")
+
+
+@pytest.mark.parametrize("spelling", ["same", "relative", "symlink", "hardlink"])
+def test_train_refuses_to_write_the_model_over_its_data(tmp_path, table, capsys, no_training, monkeypatch,
+                                                        spelling):
+    before = table.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    out = {"same": table, "relative": "sub/../t.csv", "symlink": tmp_path / "link.csv",
+           "hardlink": tmp_path / "hard.csv"}[spelling]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.csv").symlink_to(table)
+    (tmp_path / "hard.csv").hardlink_to(table)
+    code, out_text, err = _exit_code(["train", table, "-o", out], capsys)
+    assert code == 2 and out_text == ""
+    _one_clear_line(err, "train", f"-o {out}: is the training data file {table}; writing there would "
+                                  f"overwrite it: name another file")
+    assert table.read_bytes() == before
+
+
+def test_predict_and_convert_refuse_to_overwrite_their_inputs(tmp_path, table, capsys):
+    model = tmp_path / "m.npz"
+    assert _exit_code(["train", table, "--epochs", "1", "--engine", "numpy", "-o", model], capsys)[0] == 0
+    saved, data = model.read_bytes(), table.read_bytes()
+    for argv, command, message in [
+            (["predict", model, table, "--out", table], "predict", f"--out {table}: is the data file {table}"),
+            (["predict", model, table, "--out", model], "predict", f"--out {model}: is the model file {model}"),
+            (["convert", model, model], "convert", f"destination {model}: is the source file {model}")]:
+        code, out, err = _exit_code(argv, capsys)
+        assert code == 2 and out == ""
+        _one_clear_line(err, command, message)
+    assert model.read_bytes() == saved and table.read_bytes() == data

@@ -17,6 +17,8 @@ import os
 import pickle
 import sys
 
+from .train import check_not_an_input
+
 EPILOG = """\
 examples:
   vecnet convert model.npz model.onnx
@@ -126,6 +128,7 @@ def convert(args):
 
     if not os.path.isfile(args.source):
         raise ValueError(f"{args.source}: no such file")
+    check_not_an_input(args.destination, "destination", [("source", args.source)])
     try:
         model = read_model(args.source, args.trust_pickle, warn)
         what = write_model(model, args.destination, args.dtype)

@@ -193,12 +193,31 @@ def check_output(path):
         raise ValueError(f"-o {path}: the folder {folder} is not writable")
 
 
+def _same_file(a, b):
+    """True when the paths ``a`` and ``b`` name one file (links and other spellings included)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_not_an_input(path, option, inputs):
+    """``ValueError`` when ``path`` (given as ``option``) is one of ``inputs``, ``(what, path)`` pairs.
+
+    Writing there would overwrite that input; checked before anything is read.
+    """
+    for what, other in inputs:
+        if _same_file(path, other):
+            raise ValueError(f"{option} {path}: is the {what} file {other}; writing there would overwrite "
+                             f"it: name another file")
+
+
 def train(args):
     """Run ``vecnet train``; returns the exit code."""
     from ..estimators import MLPClassifier, MLPRegressor
     from ..io import save
 
     check_output(args.out)
+    check_not_an_input(args.out, "-o", [("training data", args.data)])
     data, names = read_table(args.data, args.delimiter)
     if data.shape[1] < 2:
         raise ValueError(f"{args.data}: need at least two columns (features and a target), "
@@ -286,6 +305,8 @@ def predict(args):
     from ..io import load, read_header
     from ..network import Network
 
+    if args.out is not None:
+        check_not_an_input(args.out, "--out", [("model", args.model), ("data", args.data)])
     model = load(args.model)
     metadata = read_header(args.model).get("metadata") or {}
     data, names = read_table(args.data, args.delimiter)
