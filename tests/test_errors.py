@@ -338,6 +338,16 @@ def test_network_messages_name_the_problem():
         Network([2, 1], activation="identity", output_activation="softmax", loss="cce")
 
 
+@pytest.mark.parametrize("sizes, params", [
+    ([10**12, 10**12, 1], "1,000,000,000,002,000,000,000,001"),   # 10**24 + 2 * 10**12 + 1
+    ([2**62, 2, 1], "9,223,372,036,854,775,813"),                   # 2**63 + 2 + 2 + 1: beyond int64
+])
+def test_sizes_beyond_any_memory_are_a_value_error_naming_sizes(sizes, params):
+    with pytest.raises(ValueError, match=rf"^sizes {re.escape(str(sizes))} need {params} parameters "
+                                         r"\([0-9.e+]+ GB\), more memory than this process can have$"):
+        Network(sizes)
+
+
 def test_numpy_integers_are_accepted_where_ints_are_expected():
     X, y = _data()
     net = Network(np.array([3, 4, 1]), seed=np.int64(0))
@@ -534,6 +544,20 @@ def test_predict_that_overflows_is_a_clear_error_not_nan(act):
     with pytest.raises(ValueError, match=r"not finite for 1 row\(s\) of X \(the first is row 0\): "
                                          r"a layer overflowed.*scale X"):
         net.predict(np.array([[FMAX / 2, 0.0], [0.5, 0.25]]))
+
+
+@pytest.mark.parametrize("where, index, place", [
+    (lambda net: net.theta, slice(None), r"theta\[0\] \(layer 0 W\[0, 0\]\)"),
+    (lambda net: net.params[1][0], (2, 0), r"theta\[11\] \(layer 1 W\[2, 0\]\)"),   # 2*3 + 3 + 2
+    (lambda net: net.params[0][1], 1, r"theta\[7\] \(layer 0 b\[1\]\)"),           # 2*3 + 1
+])
+def test_predict_with_nan_weights_blames_the_weights_not_X(where, index, place):
+    net = Network([2, 3, 1], seed=0)
+    where(net)[index] = np.nan
+    n_bad = int(np.isnan(net.theta).sum())
+    with pytest.raises(ValueError, match=rf"^the network's weights are not finite: theta holds {n_bad} NaN or "
+                                         rf"inf value\(s\), the first nan at {place}; set finite weights"):
+        net.predict(np.array([[0.5, 0.25]]))
 
 
 @pytest.mark.parametrize("engine", ENGINES)

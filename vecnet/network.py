@@ -32,6 +32,18 @@ INITS = ("normal", "glorot", "he")
 uniform and He normal (both with zero biases)."""
 
 
+def _zeros_for(sizes, n_params, dtype):
+    """A zero vector of ``n_params`` of ``dtype``; ``ValueError`` naming ``sizes`` when it cannot be allocated."""
+    nbytes = n_params * dtype.itemsize
+    if nbytes <= np.iinfo(np.intp).max:   # beyond, numpy says only "Maximum allowed dimension exceeded"
+        try:
+            return np.zeros(n_params, dtype=dtype)
+        except MemoryError:
+            pass
+    raise ValueError(f"sizes {sizes} need {n_params:,} parameters ({nbytes / 1e9:.3g} GB), more "
+                     f"memory than this process can have")
+
+
 @savable
 class Network:
     """A feedforward network of dense layers, its weights held as matrices.
@@ -87,12 +99,7 @@ class Network:
         self.output_activation = output_activation
         self.loss = loss
         self.dtype = dtype
-        try:
-            self.theta = np.zeros(self.n_params, dtype=dtype)
-        except MemoryError:
-            raise ValueError(f"sizes {sizes} need {self.n_params:,} parameters "
-                             f"({self.n_params * dtype.itemsize / 1e9:.3g} GB), more memory than "
-                             f"this process can have") from None
+        self.theta = _zeros_for(sizes, self.n_params, dtype)
         self.params = self._views(self.theta)
         self.optimizer_state = None
         self.initialize(init, seed)
@@ -204,7 +211,8 @@ class Network:
         ------
         ValueError
             For bad ``X`` (see the README's "Errors and guarantees"), and when
-            the outputs are not finite: ``X`` too large for the weights, so
+            the outputs are not finite: NaN or inf weights (set directly in
+            ``theta`` or ``params``), else ``X`` too large for the weights, so
             that a layer overflowed.
         TypeError
             For sparse or non-numeric ``X``.
@@ -215,12 +223,26 @@ class Network:
         A = out[0][-1] if keep else out
         if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
+            self._check_finite_weights()
             raise ValueError(
                 f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
                 f"row {rows[0]}): a layer overflowed. X has values as large as "
                 f"{float(np.abs(X[rows[0]]).max()):.3g} and the weights as large as "
                 f"{float(np.abs(self.theta).max()):.3g}; scale X")
         return out
+
+    def _check_finite_weights(self):
+        """``ValueError`` naming the first NaN or inf weight, its layer and the count, if there is one."""
+        bad = np.flatnonzero(~np.isfinite(self.theta))
+        if not bad.size:
+            return
+        first, layout = int(bad[0]), self.layout()
+        k = int(np.searchsorted(layout[:, 3] + layout[:, 1], first, side="right"))   # the layer ends before it
+        _, o, w_off, b_off, _ = (int(v) for v in layout[k])
+        where = f"W[{(first - w_off) // o}, {(first - w_off) % o}]" if first < b_off else f"b[{first - b_off}]"
+        raise ValueError(f"the network's weights are not finite: theta holds {bad.size} NaN or inf "
+                         f"value(s), the first {self.theta[first]} at theta[{first}] (layer {k} {where}); "
+                         f"set finite weights (set_params refuses any other) or train from a fresh network")
 
     def _check_input(self, X):
         """:func:`check_X`, with a fast path for a C-ordered ndarray of the right dtype and shape.
@@ -277,7 +299,8 @@ class Network:
         ValueError
             ``X`` not 2-D, empty, complex, with NaN or inf, with the wrong number
             of features ("X has k features, but the network expects d"), or so
-            large that the outputs overflow.
+            large that the outputs overflow; NaN or inf weights that make the
+            outputs not finite.
         TypeError
             ``X`` sparse or non-numeric.
         """
