@@ -166,6 +166,22 @@ def test_training_goes_on_from_the_state_each_network_carries():
     assert nets[0].optimizer_state.steps[0] == 2 * 3 * 5
 
 
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("first, then", [(Adam(lr=0.01), SGD(lr=0.1, momentum=0.9)),
+                                         (SGD(lr=0.1, momentum=0.9), Adam(lr=0.01))])
+def test_a_switch_of_optimizer_family_starts_each_network_afresh(engine, first, then):
+    X, y = _data(n_in=2)
+    nets = _nets([2, 3, 1], dict(activation="tanh", loss="mse"), k=3)
+    fit_many(nets, X, y, epochs=3, batch_size=5, engine=engine, optimizer=first)
+    fresh = [net.copy() for net in nets]
+    for net in fresh:
+        net.optimizer_state = None        # the independent baseline: a fresh optimizer
+    histories = fit_many(nets, X, y, epochs=2, batch_size=5, engine=engine, optimizer=then)
+    for net, solo, history in zip(nets, fresh, histories):
+        _assert_same(net, solo, history, solo.fit(X, y, epochs=2, batch_size=5, engine=engine, optimizer=then))
+        assert net.optimizer_state.family == then.family and net.optimizer_state.steps[0] == 2 * 5
+
+
 @pytest.mark.parametrize("bad, message", [
     (lambda nets: nets[0], "sequence of vecnet.Network"),
     (lambda nets: [], "empty"),

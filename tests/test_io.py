@@ -10,6 +10,7 @@ import pytest
 import vecnet
 from vecnet import MLPClassifier, MLPRegressor, Network
 from vecnet.io import FORMAT_VERSION, MAGIC, ModelFormatError, read_header
+from vecnet.optimizers import OptimizerState
 
 
 def data(n=60, seed=0):
@@ -78,6 +79,26 @@ def test_training_resumed_after_loading_is_training_never_interrupted(tmp_path, 
         model.partial_fit(X, y)
     np.testing.assert_array_equal(back.net_.theta, clf.net_.theta)
     assert back.loss_curve_ == clf.loss_curve_
+
+
+@pytest.mark.parametrize("family", ["sgd", "adam"])
+def test_the_optimizer_family_survives_saving_and_loading(tmp_path, family):
+    X, y = data()
+    other = {"sgd": "adam", "adam": "sgd"}[family]
+    net = Network([3, 4, 1], seed=0)
+    net.fit(X, y, epochs=2, batch_size=10, optimizer=family, engine="numpy")
+    net.save(tmp_path / "n.npz")
+    assert read_header(tmp_path / "n.npz")["network"]["optimizer_family"] == family
+    back = vecnet.load(tmp_path / "n.npz")
+    assert back.optimizer_state.family == family
+    fresh = back.copy()
+    fresh.optimizer_state = None           # the independent baseline: a fresh optimizer
+    for model in (back, fresh):
+        model.fit(X, y, epochs=2, batch_size=10, optimizer=other, engine="numpy")
+    np.testing.assert_array_equal(back.theta, fresh.theta)
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(4,), solver=family, max_iter=2, random_state=0), X, y)
+    clf.save(tmp_path / "c.npz")
+    assert vecnet.load(tmp_path / "c.npz").net_.optimizer_state.family == family
 
 
 def test_the_file_is_an_npz_readable_without_pickle_with_a_json_header(tmp_path):
@@ -188,6 +209,32 @@ def test_the_optional_optimizer_state_is_checked(tmp_path, memory, steps, messag
         return
     with pytest.raises(ModelFormatError, match=message):
         vecnet.load(tmp_path / "o.npz")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_file_without_the_optimizer_family_continues_with_either(tmp_path, optimizer):
+    header, theta = good_parts()                                     # as older vecnets wrote it
+    memory, steps = np.random.default_rng(1).uniform(0.1, 0.2, size=(2, 13)), np.array([3])
+    write_npz(tmp_path / "o.npz", header, theta=theta, optimizer_memory=memory, optimizer_steps=steps)
+    back = vecnet.load(tmp_path / "o.npz")
+    assert back.optimizer_state.family is None
+    twin = Network([2, 3, 1], seed=0)                                # the same state, set by hand
+    twin.optimizer_state = OptimizerState(memory.copy(), steps.copy())
+    X, y = vecnet.article_data()
+    for model in (back, twin):
+        model.fit(X, y, epochs=2, batch_size=2, optimizer=optimizer, engine="numpy")
+    np.testing.assert_array_equal(back.theta, twin.theta)
+    assert back.optimizer_state.steps[0] == 3 + 2 * 2 and back.optimizer_state.family == optimizer
+
+
+@pytest.mark.parametrize("family", ["rmsprop", "SGD", 1, ["sgd"]])
+def test_an_invalid_optimizer_family_is_refused(tmp_path, family):
+    header, theta = good_parts()
+    header["network"]["optimizer_family"] = family
+    write_npz(tmp_path / "f.npz", header, theta=theta, optimizer_memory=np.zeros((2, 13)),
+              optimizer_steps=np.array([3]))
+    with pytest.raises(ModelFormatError, match="invalid optimizer_family"):
+        vecnet.load(tmp_path / "f.npz")
 
 
 def test_unexpected_arrays_are_refused(tmp_path):

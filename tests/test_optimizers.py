@@ -6,6 +6,7 @@ import pytest
 import vecnet
 from helpers import GENERAL_ENGINES
 from vecnet import SGD, Adam
+from vecnet.optimizers import OptimizerState
 
 CONFIGS = {
     "sgd": SGD(lr=0.1),
@@ -31,7 +32,12 @@ def _data(n=20, seed=0):
 
 
 def _by_hand(net, X, Y, opt, steps):
-    """``steps`` full-batch updates written out from the formulas, one step at a time."""
+    """``steps`` full-batch updates written out from the formulas, one step at a time.
+
+    ``opt`` is one optimizer, or a list of ``steps`` of them (one per update, sharing the
+    memory and the update count ``t``).
+    """
+    opts = list(opt) if isinstance(opt, (list, tuple)) else [opt] * steps
     theta = net.theta.copy()
     v = np.zeros_like(theta)      # SGD velocity, or Adam's second moment
     m = np.zeros_like(theta)      # Adam's first moment
@@ -39,7 +45,7 @@ def _by_hand(net, X, Y, opt, steps):
     weights = np.zeros_like(theta, dtype=bool)
     for W, _ in twin._views(weights):
         W[...] = True             # L2 reaches the weight matrices, not the biases
-    for t in range(steps):
+    for t, opt in enumerate(opts):
         twin.theta[...] = theta
         _, g = twin.gradients(X, Y)
         g = g + opt.l2 * theta * weights
@@ -90,6 +96,80 @@ def test_optimizer_state_carries_over_between_fits(name, engine):
     twice.fit(X, Y, epochs=1, batch_size=4, optimizer=CONFIGS[name], engine=engine)
     twice.fit(X, Y, epochs=1, batch_size=4, optimizer=CONFIGS[name], engine=engine)
     np.testing.assert_array_equal(once.theta, twice.theta)
+
+
+@pytest.mark.parametrize("engine", GENERAL_ENGINES)
+@pytest.mark.parametrize("first, then", [("adam", "momentum"), ("adam_l2_invscaling", "nesterov"),
+                                         ("adam", "sgd_l2_invscaling"), ("momentum", "adam"),
+                                         ("sgd_l2_invscaling", "adam_l2_invscaling")])
+def test_a_fit_with_the_other_family_starts_from_a_fresh_state(first, then, engine):
+    # The independent baseline: the same fit on a copy whose optimizer state was dropped.
+    X, Y = _data()
+    net = _net()
+    net.fit(X, Y, epochs=3, batch_size=4, optimizer=CONFIGS[first], engine=engine)
+    fresh = net.copy()
+    fresh.optimizer_state = None
+    history = net.fit(X, Y, epochs=2, batch_size=4, optimizer=CONFIGS[then], engine=engine)
+    expected = fresh.fit(X, Y, epochs=2, batch_size=4, optimizer=CONFIGS[then], engine=engine)
+    assert history.loss == expected.loss
+    np.testing.assert_array_equal(net.theta, fresh.theta)
+    np.testing.assert_array_equal(net.optimizer_state.memory, fresh.optimizer_state.memory)
+    assert net.optimizer_state.steps[0] == fresh.optimizer_state.steps[0] == 2 * 5
+    assert net.optimizer_state.family == CONFIGS[then].family
+
+
+@pytest.mark.parametrize("first, then", [
+    ("sgd_l2_invscaling", SGD(lr=0.1, momentum=0.5, schedule="invscaling")),  # plain SGD, then momentum
+    ("momentum", CONFIGS["nesterov"]),
+    ("adam", CONFIGS["adam_l2_invscaling"]),
+])
+def test_a_fit_with_the_same_family_continues_memory_and_count(first, then):
+    X, Y = _data(n=8)
+    net = _net()
+    expected = _by_hand(net, X, Y, [CONFIGS[first]] * 2 + [then] * 3, steps=5)
+    net.fit(X, Y, epochs=2, batch_size=None, optimizer=CONFIGS[first], engine="numpy")
+    net.fit(X, Y, epochs=3, batch_size=None, optimizer=then, engine="numpy")
+    np.testing.assert_allclose(net.theta, expected, rtol=0, atol=1e-14)
+    assert net.optimizer_state.steps[0] == 5 and net.optimizer_state.family == then.family
+    assert net.copy().optimizer_state.family == then.family
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_a_state_of_unknown_family_continues_with_either(name):
+    # A state made without a family (as loaded from an older file) is continued, as before.
+    X, Y = _data(n=8)
+    net = _net()
+    net.fit(X, Y, epochs=2, batch_size=None, optimizer=CONFIGS["adam" if name == "momentum" else "momentum"],
+            engine="numpy")
+    state = net.optimizer_state
+    net.optimizer_state = OptimizerState(state.memory, state.steps)
+    assert net.optimizer_state.family is None
+    twin = net.copy()
+    net.fit(X, Y, epochs=1, batch_size=None, optimizer=CONFIGS[name], engine="numpy")
+    # by hand: one update from the memory and count the state holds
+    twin_state = twin.optimizer_state
+    theta, g = twin.theta.copy(), twin.gradients(X, Y)[1]
+    opt = CONFIGS[name]
+    if name == "momentum":
+        theta += opt.momentum * twin_state.memory[0] - opt.lr * g
+    else:
+        t = twin_state.steps[0]
+        m = opt.beta1 * twin_state.memory[0] + (1 - opt.beta1) * g
+        v = opt.beta2 * twin_state.memory[1] + (1 - opt.beta2) * g**2
+        theta -= opt.lr * np.sqrt(1 - opt.beta2 ** (t + 1)) / (1 - opt.beta1 ** (t + 1)) * m / (np.sqrt(v) + opt.eps)
+    np.testing.assert_allclose(net.theta, theta, rtol=0, atol=1e-14)
+    assert net.optimizer_state.steps[0] == 3 and net.optimizer_state.family == opt.family
+
+
+def test_optimizer_state_is_backward_compatible_and_copies_its_family():
+    state = OptimizerState(np.zeros((2, 3)), np.zeros(1, dtype=np.int64))
+    assert state.family is None
+    state.family = "adam"
+    copy = state.copy()
+    assert copy.family == "adam" and copy.memory is not state.memory
+    assert OptimizerState.zeros(3, np.float64, "sgd").family == "sgd"
+    assert state.fits(3, np.float64) and state.fits(3, np.float64, Adam())
+    assert not state.fits(3, np.float64, SGD()) and not state.fits(4, np.float64, Adam())
 
 
 @pytest.mark.parametrize("name", sorted(set(CONFIGS) - {"sgd"}))

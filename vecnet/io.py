@@ -5,10 +5,12 @@ The file is a NumPy ``.npz`` archive holding
 - ``header``: a uint8 array, the UTF-8 bytes of a JSON object with the magic
   string ``"vecnet-model"``, ``format_version``, the ``kind`` of object
   (``"Network"``, ``"MLPClassifier"`` or ``"MLPRegressor"``), the architecture
-  (``sizes``, ``activation``, ``output_activation``, ``loss``, ``dtype``), for an
-  estimator its parameters and plain fitted attributes, and optional user
-  ``metadata``; a ``random_state`` given as a generator object (``Generator``,
-  ``RandomState``, ``SeedSequence``, ``BitGenerator``) is stored as ``None``;
+  (``sizes``, ``activation``, ``output_activation``, ``loss``, ``dtype``, and
+  ``optimizer_family`` with a saved optimizer state: ``"sgd"`` or ``"adam"``,
+  absent from older files), for an estimator its parameters and plain fitted
+  attributes, and optional user ``metadata``; a ``random_state`` given as a
+  generator object (``Generator``, ``RandomState``, ``SeedSequence``,
+  ``BitGenerator``) is stored as ``None``;
 - ``theta``: the flat parameter vector :attr:`vecnet.Network.theta`;
 - ``classes``: the classifier's ``classes_`` (numbers or strings);
 - ``optimizer_memory`` and ``optimizer_steps``, when the model has been trained:

@@ -72,9 +72,10 @@ class Network:
     theta : ndarray, shape (n_params,)
         All parameters, flat.
     optimizer_state : vecnet.optimizers.OptimizerState or None
-        The optimizer's memory and update count after the last training
-        (``None`` before any): the next :meth:`fit` continues from it when it
-        matches, :meth:`save` stores it. Set it to ``None`` to train with a
+        The optimizer's memory, update count and family after the last
+        training (``None`` before any): the next :meth:`fit` continues from it
+        when it matches (same shape, dtype and optimizer family), :meth:`save`
+        stores it. Set it to ``None`` to train with a
         fresh optimizer.
     """
 
@@ -398,6 +399,8 @@ class Network:
                 and np.isfinite(state.memory).all()):
             arrays["optimizer_memory"] = state.memory
             arrays["optimizer_steps"] = state.steps
+            if state.family is not None:
+                fields["network"]["optimizer_family"] = state.family
         return fields, arrays
 
     @classmethod
@@ -409,7 +412,8 @@ class Network:
     def _from_file(cls, path, header, arrays):
         """The network a file describes, after checking it; see :func:`vecnet.io.load`."""
         net = build_network(cls, path, header.get("network"), arrays.get("theta"))
-        restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"))
+        restore_optimizer(path, net, arrays.get("optimizer_memory"), arrays.get("optimizer_steps"),
+                          header["network"].get("optimizer_family"))
         return net
 
     def __repr__(self):

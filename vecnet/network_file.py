@@ -11,7 +11,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .io import ModelFormatError
 from .losses import LOSSES
-from .optimizers import OptimizerState
+from .optimizers import FAMILIES, OptimizerState
 
 
 def check_declared_network(path, spec, shapes):
@@ -48,6 +48,9 @@ def _check_spec(path, spec):
             raise ModelFormatError(f"{path}: unknown {key} {spec.get(key)!r}")
     if spec.get("dtype") not in ("float32", "float64"):
         raise ModelFormatError(f"{path}: invalid dtype {spec.get('dtype')!r}")
+    if spec.get("optimizer_family") not in (None, *FAMILIES):   # absent (older files): unknown
+        raise ModelFormatError(f"{path}: invalid optimizer_family {spec.get('optimizer_family')!r}; "
+                               f"expected one of {list(FAMILIES)} or none")
     return sizes
 
 
@@ -69,8 +72,8 @@ def build_network(cls, path, spec, theta):
     return net
 
 
-def restore_optimizer(path, net, memory, steps):
-    """Give ``net`` the saved optimizer state, after checking it."""
+def restore_optimizer(path, net, memory, steps, family=None):
+    """Give ``net`` the saved optimizer state, of ``family`` (checked by :func:`_check_spec`), after checking it."""
     if memory is None and steps is None:
         return
     if (memory is None or steps is None or memory.dtype != net.dtype or memory.shape != (2, net.n_params)
@@ -78,4 +81,4 @@ def restore_optimizer(path, net, memory, steps):
         raise ModelFormatError(f"{path}: the optimizer state does not match the network")
     if not np.isfinite(memory).all():
         raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
-    net.optimizer_state = OptimizerState(memory.copy(), steps.copy())
+    net.optimizer_state = OptimizerState(memory.copy(), steps.copy(), family)

@@ -20,9 +20,13 @@ With ``lr_t`` the learning rate of update ``t`` (``t = 0, 1, ...``):
   include the penalty.
 
 What an optimizer carries from one update (and one ``fit``) to the next is an
-:class:`OptimizerState`: its memory and its update count. A network keeps the
-state of its last training in :attr:`vecnet.Network.optimizer_state`, so that
-training continues where it stopped and the state is saved with the weights.
+:class:`OptimizerState`: its memory, its update count and the family of the
+optimizer that made it (``"sgd"``, with or without momentum, or ``"adam"``). A
+network keeps the state of its last training in
+:attr:`vecnet.Network.optimizer_state`, so that training continues where it
+stopped and the state is saved with the weights; a ``fit`` with an optimizer of
+the other family starts from a fresh state instead (:func:`starting_state`), as
+SGD's velocity is not Adam's moments.
 """
 
 from __future__ import annotations
@@ -48,23 +52,35 @@ class OptimizerState:
         the network's dtype.
     steps : ndarray of int64, shape (1,)
         Updates taken so far (``t`` of the schedule and of Adam's bias correction).
+    family : {"sgd", "adam"} or None, default None
+        The optimizer family that made this state (plain SGD and SGD with
+        momentum are one family: plain SGD never reads the memory). A ``fit``
+        continues from the state only with an optimizer of the same family, and
+        starts afresh with the other; ``None`` (unknown, as in files saved
+        before the family was recorded) continues with either.
     """
 
     memory: np.ndarray
     steps: np.ndarray
+    family: str | None = None
 
     @classmethod
-    def zeros(cls, n_params, dtype):
+    def zeros(cls, n_params, dtype, family=None):
         """A fresh state: zero memory, no update taken."""
-        return cls(np.zeros((2, n_params), dtype=dtype), np.zeros(1, dtype=np.int64))
+        return cls(np.zeros((2, n_params), dtype=dtype), np.zeros(1, dtype=np.int64), family)
 
-    def fits(self, n_params, dtype):
-        """True when this state belongs to ``n_params`` parameters of ``dtype``."""
-        return self.memory.shape == (2, n_params) and self.memory.dtype == dtype
+    def fits(self, n_params, dtype, optimizer=None):
+        """True when this state belongs to ``n_params`` parameters of ``dtype``, and to ``optimizer``'s family if given.
+
+        A family of ``None``, the state's or the optimizer's, is unknown and fits any.
+        """
+        family = None if optimizer is None else optimizer.family
+        return (self.memory.shape == (2, n_params) and self.memory.dtype == dtype
+                and (family is None or self.family in (None, family)))
 
     def copy(self):
         """An independent copy."""
-        return OptimizerState(self.memory.copy(), self.steps.copy())
+        return OptimizerState(self.memory.copy(), self.steps.copy(), self.family)
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,7 @@ class Optimizer:
     power_t: float = 0.5
 
     code = None
+    family = None
 
     def __post_init__(self):
         self._set("lr", check_real(self.lr, "lr", low=0, low_open=True))
@@ -122,6 +139,7 @@ class SGD(Optimizer):
     nesterov: bool = False
 
     code = codes.SGD
+    family = "sgd"
 
     def __post_init__(self):
         super().__post_init__()
@@ -172,6 +190,7 @@ class Adam(Optimizer):
     eps: float = 1e-8
 
     code = codes.ADAM
+    family = "adam"
 
     def __post_init__(self):
         super().__post_init__()
@@ -204,6 +223,34 @@ class Adam(Optimizer):
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 """Optimizers by name."""
+
+FAMILIES = tuple(cls.family for cls in OPTIMIZERS.values())
+"""The values :attr:`OptimizerState.family` takes besides ``None``: ``("sgd", "adam")``."""
+
+
+def starting_state(state, optimizer, n_params, dtype):
+    """The state a ``fit`` with ``optimizer`` starts from, labelled with its family.
+
+    Parameters
+    ----------
+    state : OptimizerState or None
+        The network's state (:attr:`vecnet.Network.optimizer_state`); ``None``
+        to start afresh.
+    optimizer : Optimizer
+    n_params : int
+    dtype : numpy dtype
+        The network's.
+
+    Returns
+    -------
+    OptimizerState
+        ``state`` itself when it fits the network and ``optimizer``'s family
+        (see :meth:`OptimizerState.fits`), otherwise a fresh one.
+    """
+    if state is None or not state.fits(n_params, dtype, optimizer):
+        state = OptimizerState.zeros(n_params, dtype)
+    state.family = optimizer.family
+    return state
 
 
 def make_optimizer(optimizer, lr=None):

@@ -7,7 +7,7 @@ import numpy as np
 from ..data.rows import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
 from ..data.validation import check_positive_int  # noqa: F401
 from ..engines import choose_engine, engine_names  # noqa: F401
-from ..optimizers import OptimizerState, make_optimizer  # noqa: F401
+from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401
 from ..training import fit as local_fit  # noqa: F401
 from ..training.metrics import evaluate, metric_name  # noqa: F401

@@ -32,7 +32,6 @@ from ._compat import (
     DEFAULT_CHUNK_BYTES,
     DivergenceWarning,
     History,
-    OptimizerState,
     as_dask,
     as_rows,
     check_positive_int,
@@ -43,6 +42,7 @@ from ._compat import (
     local_fit,
     make_optimizer,
     metric_name,
+    starting_state,
 )
 
 
@@ -283,9 +283,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype,
                       names=("validation X", "validation y"))
-    state = net.optimizer_state
-    if state is None or not state.fits(net.n_params, net.dtype):
-        state = net.optimizer_state = OptimizerState.zeros(net.n_params, net.dtype)
+    state = net.optimizer_state = starting_state(net.optimizer_state, opt, net.n_params, net.dtype)
     history = DaskHistory(engine=engine, metric=metric_name(net.loss), streamed=True,
                           partition_rows=sizes)
     parts = _partitions(client, X, Y)

@@ -40,7 +40,7 @@ from ..data.validation import (
 )
 from ..engines import engine_names, resolve
 from ..losses import get_loss
-from ..optimizers import Optimizer, OptimizerState, make_optimizer
+from ..optimizers import Optimizer, make_optimizer, starting_state
 from .callbacks import EarlyStopping, Progress, _Stopper
 from .metrics import evaluate, metric_name
 
@@ -339,8 +339,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
     engine = resolve(settings.engine, net, n, batch_size, settings.optimizer,
                      shuffled=rng is not None, streamed=streamed)
     state = None if settings.fresh_optimizer else net.optimizer_state  # continue when it matches
-    if state is None or not state.fits(net.n_params, net.dtype):
-        state = net.optimizer_state = OptimizerState.zeros(net.n_params, net.dtype)
+    state = net.optimizer_state = starting_state(state, settings.optimizer, net.n_params, net.dtype)
     history = History(engine=engine.name, metric=metric_name(net.loss), streamed=streamed)
     history.compile_time = engine.warm_up(net, *(rows.take(0, 1) if streamed else data),
                                           settings.optimizer, batch_size)

@@ -26,7 +26,7 @@ import numpy as np
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
 from ..data.validation import check_seed
 from ..engines import resolve
-from ..optimizers import OptimizerState
+from ..optimizers import starting_state
 from .callbacks import Progress, _Stopper
 from .loop import (
     DivergenceWarning,
@@ -203,12 +203,8 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
         return _one_by_one(nets, rows, settings, val, stacklevel + 1)
     P = net.n_params
     thetas = np.stack([n_.theta for n_ in nets])
-    states = []
-    for n_ in nets:
-        state = None if first.fresh_optimizer else n_.optimizer_state
-        if state is None or not state.fits(P, net.dtype):
-            state = OptimizerState.zeros(P, net.dtype)
-        states.append(state)
+    states = [starting_state(None if first.fresh_optimizer else n_.optimizer_state, s.optimizer, P, net.dtype)
+              for n_, s in zip(nets, settings)]
     memory = np.stack([s.memory for s in states])
     steps = np.stack([s.steps for s in states])
     optimizers = [s.optimizer for s in settings]
