@@ -182,6 +182,15 @@ def test_a_switch_of_optimizer_family_starts_each_network_afresh(engine, first, 
         assert net.optimizer_state.family == then.family and net.optimizer_state.steps[0] == 2 * 5
 
 
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_the_divergence_warning_names_the_networks_by_plain_index(engine):
+    X, y = _data(n_in=2)
+    nets = _nets([2, 3, 1], dict(activation="identity", loss="mse"), k=4)
+    with pytest.warns(DivergenceWarning) as record:
+        fit_many(nets, X, y, epochs=20, lr=[0.01, 1e6, 1e6, 0.02], batch_size=4, engine=engine)
+    assert "2 of 4 networks (indexes [1, 2]): " in str(record[0].message)
+
+
 @pytest.mark.parametrize("bad, message", [
     (lambda nets: nets[0], "sequence of vecnet.Network"),
     (lambda nets: [], "empty"),

@@ -249,7 +249,7 @@ def _warn_diverged(diverged, k, stacklevel):
     """One :class:`DivergenceWarning` naming the networks (indexes) that diverged, if any."""
     if diverged:
         warnings.warn(f"training diverged for {len(diverged)} of {k} networks (indexes "
-                      f"{sorted(diverged)[:10]}{' ...' if len(diverged) > 10 else ''}): the loss "
+                      f"{sorted(map(int, diverged))[:10]}{' ...' if len(diverged) > 10 else ''}): the loss "
                       "or a weight stopped being finite; each keeps the weights of its last "
                       "completed epoch. Try a smaller learning rate.", DivergenceWarning,
                       stacklevel=stacklevel + 1)
