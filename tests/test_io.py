@@ -144,6 +144,8 @@ def test_the_hand_made_good_file_loads(tmp_path):
     (lambda h, t: (h, np.where(np.arange(t.size) == 3, np.nan, t)), "NaN or inf"),
     (lambda h, t: ({**h, "network": {**h["network"], "sizes": [2, 0, 1]}}, t), "invalid layer sizes"),
     (lambda h, t: ({**h, "network": {**h["network"], "activation": "swish"}}, t), "unknown activation"),
+    (lambda h, t: ({**h, "network": {**h["network"], "activation": ["x"]}}, t), "unknown activation"),
+    (lambda h, t: ({**h, "network": {**h["network"], "loss": {"a": 1}}}, t), "unknown loss"),
     (lambda h, t: ({**h, "network": {**h["network"], "loss": "cce"}}, t), "invalid architecture"),
     (lambda h, t: ({**h, "kind": "Pipeline"}, t), "unknown model kind"),
     (lambda h, t: ({**h, "kind": "MLPRegressor"}, t), "parameters or fitted attributes are missing"),

@@ -44,7 +44,7 @@ def _check_spec(path, spec):
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
         raise ModelFormatError(f"{path}: invalid layer sizes {sizes!r}")
     for key, registry in (("activation", ACTIVATIONS), ("output_activation", ACTIVATIONS), ("loss", LOSSES)):
-        if spec.get(key) not in registry:
+        if not isinstance(spec.get(key), str) or spec.get(key) not in registry:
             raise ModelFormatError(f"{path}: unknown {key} {spec.get(key)!r}")
     if spec.get("dtype") not in ("float32", "float64"):
         raise ModelFormatError(f"{path}: invalid dtype {spec.get('dtype')!r}")

@@ -52,7 +52,9 @@ class MLPClassifier(_BaseMLP):
     tol : float, default 1e-4
     verbose : bool, default False
     warm_start : bool, default False
-        ``fit`` continues from the current weights instead of starting anew.
+        ``fit`` continues from the current weights instead of starting anew
+        (as does ``partial_fit``); a changed ``hidden_layer_sizes``,
+        ``activation`` or ``dtype`` is then refused with a ``ValueError``.
     momentum : float, default 0.9
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
