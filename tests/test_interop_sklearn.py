@@ -227,6 +227,37 @@ def test_to_sklearn_from_a_network_predicts_and_trains_the_same(task):
     assert_same_weights(net, sk, task)
 
 
+def test_from_sklearn_refuses_a_model_without_hidden_layers_and_names_the_way_out():
+    X, y, _ = data("multiclass")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = sk_nn.MLPClassifier(hidden_layer_sizes=(), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"without hidden layers .* network_from_sklearn"):
+        from_sklearn(sk)
+    net = network_from_sklearn(sk)
+    assert net.sizes == [N_IN, 3] and np.allclose(net.predict(X), sk.predict_proba(X), rtol=0, atol=TOL)
+
+
+def test_to_sklearn_makes_a_two_unit_softmax_one_logistic_unit_that_trains_as_binary():
+    X, y, _ = data("binary", seed=3)
+    net = vecnet.Network([N_IN, *HIDDEN, 2], activation="relu", output_activation="softmax", loss="cce",
+                         init="glorot", seed=4)
+    sk = to_sklearn(net, solver="sgd", learning_rate_init=0.2, momentum=0.0, batch_size=N, shuffle=False,
+                    alpha=0.0)
+    assert (sk.n_outputs_, sk.out_activation_, sk.coefs_[-1].shape) == (1, "logistic", (HIDDEN[-1], 1))
+    np.testing.assert_allclose(sk.predict_proba(X), net.predict(X), rtol=0, atol=TOL)
+    # the binary network it equals: one sigmoid unit holding the difference of the two units
+    binary = vecnet.Network([N_IN, *HIDDEN, 1], activation="relu", output_activation="sigmoid", loss="bce")
+    for (W, b), (W2, b2) in zip(binary.params, net.params):
+        W[...], b[...] = (W2, b2) if W.shape == W2.shape else (W2[:, 1:] - W2[:, :1], b2[1:] - b2[:1])
+    sk.partial_fit(X, y)
+    binary.fit(X, y[:, None].astype(float), epochs=1, batch_size=None, optimizer=SGD(lr=0.2), engine="numpy")
+    assert_same_weights(binary, sk, "2-unit softmax as binary")
+    for _ in range(20):
+        sk.partial_fit(X, y)
+    assert sk.n_outputs_ == 1 and sk.predict(X).shape == (N,) and 0 <= sk.score(X, y) <= 1
+
+
 @pytest.mark.parametrize("cls", [vecnet.MLPClassifier, vecnet.MLPRegressor])
 def test_to_sklearn_from_an_estimator_carries_parameters_and_goes_on_the_same(cls):
     X, y, _ = data("multiclass" if cls is vecnet.MLPClassifier else "squared k=3", seed=9)

@@ -206,6 +206,9 @@ def test_from_torch_reads_output_activations_from_the_module_the_loss_or_the_arg
      "implies a 'softmax' output"),
     (lambda: nn.Sequential(nn.Linear(3, 2)), nn.NLLLoss(), {}, "NLLLoss has no vecnet equivalent"),
     (lambda: nn.Sequential(nn.Linear(3, 2), nn.Softmax(dim=0)), nn.MSELoss(), {}, "Softmax"),
+    (lambda: nn.Sequential(nn.Linear(3, 1)).to(torch.bfloat16), nn.MSELoss(), {},
+     r"dtype torch.bfloat16; vecnet holds float32 or float64: convert the module first"),
+    (lambda: nn.Sequential(nn.Linear(3, 1)).to(torch.float16), nn.MSELoss(), {}, r"dtype torch.float16; vecnet"),
 ])
 def test_from_torch_refuses_what_vecnet_does_not_have(module, loss, kwargs, message):
     with pytest.raises(ValueError, match=message):

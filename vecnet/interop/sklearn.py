@@ -176,7 +176,8 @@ def from_sklearn(est, **params):
     Raises
     ------
     ValueError
-        What :func:`network_from_sklearn` refuses; a setting vecnet does not
+        What :func:`network_from_sklearn` refuses; a model without hidden
+        layers (a vecnet estimator has at least one); a setting vecnet does not
         have and ``params`` does not replace; an unknown parameter, or one the
         weights fix (``hidden_layer_sizes``, ``activation``, ``dtype``).
     ImportError
@@ -187,6 +188,10 @@ def from_sklearn(est, **params):
     if classifier and net.output_activation == "sigmoid" and net.sizes[-1] > 1:
         return net   # multi-label
     cls = MLPClassifier if classifier else MLPRegressor
+    if len(net.sizes) == 2:
+        raise ValueError(f"a scikit-learn MLP without hidden layers (hidden_layer_sizes=()) has no vecnet "
+                         f"{cls.__name__} equivalent (it needs at least one hidden layer); "
+                         f"network_from_sklearn gives its weights as a vecnet.Network")
     _check_overrides(params, cls._param_names(), cls.__name__)
     theirs = est.get_params(deep=False)
     settings = {name: copy.deepcopy(theirs[name]) for name in _training_params() if name in theirs}
@@ -230,6 +235,20 @@ def _target_kind(model, net):
     return True, np.arange(2 if k == 1 else k), False
 
 
+def _one_logistic_output(est):
+    """Make a 2-unit softmax output scikit-learn's one logistic unit, in place.
+
+    scikit-learn gives two classes one output column (its ``partial_fit`` would
+    train a 2-unit softmax against a 1-column target). ``softmax(z)[1] =
+    sigmoid(z1 - z0)``, so the unit's weights are the difference of the two.
+    """
+    W, b = est.coefs_[-1], est.intercepts_[-1]
+    est.coefs_[-1] = W[:, 1:] - W[:, :1]
+    est.intercepts_[-1] = b[1:] - b[:1]
+    est.n_outputs_ = 1
+    est.out_activation_ = "logistic"
+
+
 def to_sklearn(model, **params):
     """A fitted scikit-learn MLP with a vecnet model's weights.
 
@@ -240,7 +259,11 @@ def to_sklearn(model, **params):
         ``MLPRegressor`` (identity output, ``mse``), an ``MLPClassifier`` with
         classes ``[0, 1]`` (one sigmoid output, ``bce``), a multi-label one with
         classes ``0 .. k-1`` (k sigmoid outputs, ``bce``: ``y`` is then an
-        indicator matrix) or a multi-class one (softmax, ``cce``).
+        indicator matrix) or a multi-class one (softmax, ``cce``). A softmax of
+        2 units becomes scikit-learn's one logistic unit for two classes (its
+        weights the difference of the two units'; the same probabilities to
+        rounding), so that ``partial_fit`` trains it as scikit-learn trains any
+        binary classifier.
     **params
         scikit-learn parameters to set (``solver``, ``learning_rate_init``,
         ...). By default an estimator's own parameters carry over (a
@@ -289,6 +312,8 @@ def to_sklearn(model, **params):
     est.n_layers_ = len(net.sizes)
     est.out_activation_ = {"identity": "identity", "sigmoid": "logistic",
                            "softmax": "softmax"}[net.output_activation]
+    if net.output_activation == "softmax" and net.sizes[-1] == 2:
+        _one_logistic_output(est)
     source = model if not isinstance(model, Network) else None
     for name, value in _fitted_state(source, est.early_stopping).items():
         setattr(est, name, value)

@@ -199,11 +199,13 @@ def from_torch(module, loss, output_activation=None):
         if layers[k][0].out_features != layers[k + 1][0].in_features:
             raise ValueError(f"Linear {k} has {layers[k][0].out_features} outputs but Linear {k + 1} "
                              f"takes {layers[k + 1][0].in_features} inputs")
+    dtypes = {p.dtype for m, _ in layers for p in (m.weight, m.bias)}
+    if not dtypes <= {torch.float32, torch.float64}:   # before .numpy(), which has no bfloat16
+        raise ValueError(f"the parameters have dtype {', '.join(sorted(str(d) for d in dtypes))}; vecnet "
+                         f"holds float32 or float64: convert the module first (module.double() or .float())")
     weights = [(m.weight.detach().cpu().numpy().T.copy(), m.bias.detach().cpu().numpy().copy())
                for m, _ in layers]
     dtype = np.result_type(*(a for pair in weights for a in pair))
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"the parameters have dtype {dtype}; vecnet holds float32 or float64")
     sizes = [layers[0][0].in_features, *(m.out_features for m, _ in layers)]
     net = Network(sizes, activation=hidden.pop() if hidden else "identity", output_activation=out,
                   loss=loss_name, seed=0, dtype=dtype)
