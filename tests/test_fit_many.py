@@ -214,6 +214,8 @@ def test_networks_that_cannot_train_together_are_refused(bad, message):
     (dict(lr=[1, True]), "lr must be a real number"),     # equal to 1 as a key: checked on its own
     (dict(lr=[[0.1], [0.1]]), "lr must be a real number"),   # unhashable: checked each time
     (dict(l2=[0.0, float("nan")]), "l2"),
+    (dict(lr=np.array(0.2)), r"lr must be a real number .* got array\(0\.2\)"),   # as net.fit says
+    (dict(l2=np.array(0.0)), r"l2 must be a real number .* got array\(0\.\)"),
     (dict(seed=np.random.default_rng(0), shuffle=True), "one Generator"),
     (dict(epochs=0), "epochs"),
 ])

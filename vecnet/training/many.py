@@ -48,8 +48,9 @@ CALL_SECONDS = 0.2
 
 
 def _per_model(value, k, name):
-    """``value`` as a list of ``k``: a sequence must have ``k`` items; anything else is repeated."""
-    if isinstance(value, (list, tuple, np.ndarray)):
+    """``value`` as a list of ``k``: a sequence must have ``k`` items; anything else (a 0-d array
+    too, which ``fit`` then judges as it would for one network) is repeated."""
+    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) and value.ndim > 0:
         if len(value) != k:
             raise ValueError(f"{name} has {len(value)} values for {k} networks; pass one per network "
                              f"or a single value for all")
