@@ -67,6 +67,17 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch, tmp_path, caps
     assert not (tmp_path / "b.png").exists()
 
 
+@pytest.mark.parametrize("option", ["--plot", "--json"])
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_runs(option, tmp_path, capsys,
+                                                                          monkeypatch):
+    if option == "--plot":
+        pytest.importorskip("matplotlib")
+    monkeypatch.setattr(bench, "run_matrix", lambda *a, **k: pytest.fail("the runs started"))
+    path = tmp_path / "missing" / "b.png"
+    assert main(["bench", "--quick", option, str(path)]) == 2
+    assert f"{option} {path}: the folder {tmp_path / 'missing'} does not exist" in capsys.readouterr().err
+
+
 def test_plot_is_written_when_matplotlib_is_there(tiny_matrix, tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "b.png"

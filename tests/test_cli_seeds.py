@@ -9,6 +9,7 @@ import pytest
 
 import vecnet
 from vecnet.cli import main
+from vecnet.cli import seeds as seeds_cli
 from vecnet.studies import log_histogram, seeds_study
 
 DRAWS, EPOCHS, SEED = 12, 250, 7
@@ -210,10 +211,28 @@ def test_plot_without_matplotlib_says_which_extra(tmp_path, capsys, monkeypatch)
     assert not path.exists()
 
 
+@pytest.mark.parametrize("name, message", [
+    ("missing/seeds.png", "--plot {path}: the folder {tmp}/missing does not exist"),
+    ("seeds.xyz", "--plot {path}: matplotlib cannot write .xyz files; use one of "),
+    (".", "--plot {path}: is a folder; name the figure to write"),
+])
+def test_a_plot_path_that_cannot_be_written_is_refused_before_the_study(name, message, tmp_path, capsys,
+                                                                        monkeypatch):
+    pytest.importorskip("matplotlib")
+    ran = []
+    monkeypatch.setattr(seeds_cli, "seeds_study", lambda **kw: ran.append(kw))
+    path = tmp_path if name == "." else tmp_path / name
+    code, out, err = run(["seeds", "--draws", 2, "--epochs", 5, "--plot", path, "--no-progress"], capsys)
+    assert code == 2 and out == "" and not ran
+    assert f"vecnet seeds: error: {message.format(path=path, tmp=tmp_path)}" in err
+
+
 def test_demo_is_still_there(capsys):
-    code, out, err = run(["demo", "--epochs", 20, "--every", 10], capsys)
+    code, out, err = run(["demo", "--epochs", 21, "--every", 10], capsys)
     assert code == 0, err
     assert "vecnet demo: the article's 2-2-1 sigmoid network" in out
+    epochs = [int(line.split()[0]) for line in out.splitlines() if line[:5].strip().isdigit()]
+    assert epochs == [0, 10, 20]   # the last epoch, 20, falls on --every: printed once
 
 
 def test_a_diverged_draw_is_counted_apart(monkeypatch):

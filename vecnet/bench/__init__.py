@@ -33,6 +33,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..data.validation import check_figure_path, check_output_path
 from ..engines import ENGINES
 from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
     ARTICLE,
@@ -262,11 +263,10 @@ def _progress_printer(stream):
 
 def main(args, out=print):
     """``vecnet bench``: run the matrix, print the table, save JSON and a plot if asked."""
-    if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise OSError('--plot needs matplotlib: pip install "vecnet[plot]"') from None
+    if args.plot:   # before the runs: matplotlib installed, a folder to write in, a file type it writes
+        check_figure_path(args.plot)
+    if args.json:
+        check_output_path(args.json, "--json", "JSON file", "bench.json")
     workloads = QUICK if args.quick else WORKLOADS
     progress = _progress_printer(sys.stderr)
     progress("compiling (or loading) the numba kernels ...")

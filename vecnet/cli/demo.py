@@ -66,7 +66,7 @@ def run_demo(seed=0, epochs=1000, lr=0.1, every=100, out=print):
         results[engine] = (net, history, total - history.compile_time)
     out("")
     out("epoch  " + "  ".join(f"{e:>12}" for e in ENGINE_ORDER) + "   (training loss)")
-    for epoch in list(range(0, epochs, every)) + [epochs - 1]:
+    for epoch in sorted({*range(0, epochs, every), epochs - 1}):   # the last epoch once
         row = "  ".join(f"{results[e][1].loss[epoch]:12.8f}" for e in ENGINE_ORDER)
         out(f"{epoch:5d}  {row}")
     out("")

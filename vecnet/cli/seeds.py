@@ -13,6 +13,7 @@ import math
 import sys
 import time
 
+from ..data.validation import check_figure_path
 from ..engines import engine_names
 from ..studies import GROUP, PERCENTILES, THRESHOLDS, seeds_study
 
@@ -204,11 +205,8 @@ def plot(study, path):
 
 def run(args, out=print):
     """``vecnet seeds``: run the study, print it (text or JSON), save the figure if asked."""
-    if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise OSError('--plot needs matplotlib: pip install "vecnet[plot]"') from None
+    if args.plot:   # before the study: matplotlib installed, a folder to write in, a file type it writes
+        check_figure_path(args.plot)
     update = close = None
     if not args.no_progress:
         update, close = _progress_bar(args.draws, sys.stderr)

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from ..data.validation import check_output_path
 from ..engines import engine_names
 
 TRAIN_EPILOG = """\
@@ -183,14 +184,7 @@ MAX_EXACT_LABEL = 2**53
 
 def check_output(path):
     """``ValueError`` unless a model can be saved at ``path``: checked before training starts."""
-    if os.path.isdir(path):
-        raise ValueError(f"-o {path}: is a folder; name the model file to write, "
-                         f"e.g. {os.path.join(path, 'model.npz')}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"-o {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"-o {path}: the folder {folder} is not writable")
+    check_output_path(path, "-o", "model file", "model.npz")
 
 
 def _same_file(a, b):

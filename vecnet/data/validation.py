@@ -326,3 +326,40 @@ def check_float_dtype(value, name="dtype", note=""):
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"{name} must be 'float32' or 'float64'{note}, got {value!r}")
     return dtype
+
+
+def check_output_path(path, option, what="file", example="out"):
+    """``ValueError`` unless a ``what`` can be written at ``path`` (given as ``option``).
+
+    Checked before any work, so that a long run does not end in an error: the
+    path is not a folder, and its folder exists and is writable.
+    """
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a folder; name the {what} to write, "
+                         f"e.g. {os.path.join(path, example)}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def check_figure_path(path, option="--plot"):
+    """:func:`check_output_path` for a matplotlib figure, and a file type matplotlib writes.
+
+    Imports matplotlib (the ``plot`` extra): ``OSError`` saying how to install it when it is missing.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        raise OSError(f'{option} needs matplotlib: pip install "vecnet[plot]"') from None
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    check_output_path(path, option, "figure", "figure.png")
+    kind = os.path.splitext(path)[1][1:].lower()
+    types = Figure().canvas.get_supported_filetypes()
+    if kind and kind not in types:   # no extension: matplotlib's default, png
+        raise ValueError(f"{option} {path}: matplotlib cannot write .{kind} files; use one of "
+                         f"{', '.join('.' + t for t in sorted(types))}")
+
