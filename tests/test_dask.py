@@ -295,6 +295,12 @@ def test_history_has_validation_per_round(client):
                      validation_data=(da.from_array(X, chunks=(50, 3)), y), client=client)
     assert len(history.val_loss) == len(history.val_metric) == len(history.epoch_time) == 2
     assert history.metric == "accuracy" and 0 <= history.val_metric[-1] <= 1
+    net = _net()
+    before = net.theta.copy()
+    with pytest.raises(ValueError, match=r"loss 'bce' needs targets in \[0, 1\].* validation y"):
+        vd.fit(net, da.from_array(X, chunks=(100, 3)), y, rounds=1, batch_size=8, engine="numpy",
+               validation_data=(X, 2 * y), client=client)   # checked as fit checks it, before any round
+    np.testing.assert_array_equal(net.theta, before)
 
 
 def test_no_client_is_a_clear_error(monkeypatch):
