@@ -111,3 +111,56 @@ def test_mini_batch_step_is_the_mean_of_per_sample_gradients(engine):
     # mse averages over outputs too, so a single sample's gradient of a 2-output net is
     # already divided by 2: the batch mean of those is the batch gradient
     np.testing.assert_allclose(net.theta, start - 0.1 * per_sample, rtol=1e-13, atol=1e-15)
+
+
+def _share_theta(net):
+    return all(np.shares_memory(net.theta, W) and np.shares_memory(net.theta, b) for W, b in net.params)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "copy"])
+def test_a_copied_or_unpickled_network_trains_and_predicts_with_one_set_of_weights(how):
+    import copy
+    import pickle
+
+    X, y = vecnet.article_data()
+    net = vecnet.Network([2, 2, 1], seed=0)
+    twin = {"pickle": lambda: pickle.loads(pickle.dumps(net)), "deepcopy": lambda: copy.deepcopy(net),
+            "copy": net.copy}[how]()
+    assert _share_theta(twin) and not np.shares_memory(twin.theta, net.theta)
+    np.testing.assert_array_equal(twin.theta, net.theta)
+    twin.fit(X, y, epochs=50, engine="numpy")
+    net.fit(X, y, epochs=50, engine="numpy")
+    np.testing.assert_array_equal(twin.theta, net.theta)
+    np.testing.assert_array_equal(twin.predict(X), net.predict(X))   # predict reads params: the same weights
+
+
+def test_assigning_theta_copies_into_the_weights_the_params_view():
+    net = vecnet.Network([2, 3, 1], seed=0)
+    values = np.arange(net.n_params, dtype=float)
+    net.theta = values
+    assert _share_theta(net) and not np.shares_memory(net.theta, values)
+    np.testing.assert_array_equal(net.params[0][0].ravel(), values[:6])   # W1, row-major, first in theta
+    before = net.theta.copy()
+    for bad, message in [(np.zeros(3), r"theta must have shape \(13,\)"), (np.full(13, np.nan), "finite")]:
+        with pytest.raises(ValueError, match=message):
+            net.theta = bad
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_a_float32_network_refuses_weights_beyond_its_range_and_keeps_its_own():
+    net = vecnet.Network([2, 3, 1], seed=0, dtype=np.float32)
+    before = net.theta.copy()
+    params = net.get_params()
+    params[0] = (np.full((2, 3), 1e300), params[0][1])   # finite in float64, inf in float32
+    with pytest.raises(ValueError, match=r"layer 0: W must hold finite real numbers \(within float32's range\)"):
+        net.set_params(params)
+    with pytest.raises(ValueError, match=r"theta must hold finite real numbers \(within float32's range\)"):
+        net.theta = np.full(net.n_params, 1e300)
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_copy_keeps_the_subclass():
+    class Sub(vecnet.Network):
+        pass
+
+    assert type(Sub([2, 2, 1], seed=0).copy()) is Sub

@@ -70,7 +70,9 @@ class Network:
     params : list of (ndarray (n_in, n_out), ndarray (n_out,))
         Views into :attr:`theta`.
     theta : ndarray, shape (n_params,)
-        All parameters, flat.
+        All parameters, flat. Assigning to it (``net.theta = values``) copies
+        the values in, checked as :meth:`set_params` checks them, so that
+        :attr:`params` stay its views (also after ``pickle`` or ``copy.deepcopy``).
     optimizer_state : vecnet.optimizers.OptimizerState or None
         The optimizer's memory, update count and family after the last
         training (``None`` before any): the next :meth:`fit` continues from it
@@ -100,10 +102,32 @@ class Network:
         self.output_activation = output_activation
         self.loss = loss
         self.dtype = dtype
-        self.theta = _zeros_for(sizes, self.n_params, dtype)
-        self.params = self._views(self.theta)
+        self._theta = _zeros_for(sizes, self.n_params, dtype)
+        self.params = self._views(self._theta)
         self.optimizer_state = None
         self.initialize(init, seed)
+
+    @property
+    def theta(self):
+        return self._theta
+
+    @theta.setter
+    def theta(self, values):
+        values = np.asarray(values)
+        if values.shape != self._theta.shape:
+            raise ValueError(f"theta must have shape {self._theta.shape} (n_params,), got {values.shape}; "
+                             f"it is copied into the network, whose params are views of it")
+        self._theta[...] = self._checked(values, "theta")
+
+    def __getstate__(self):
+        """For ``pickle`` and ``copy.deepcopy``: ``params`` are rebuilt as views of ``theta``, not stored."""
+        state = dict(self.__dict__)
+        del state["params"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.params = self._views(self._theta)
 
     # -- layout ---------------------------------------------------------------
     @property
@@ -172,20 +196,30 @@ class Network:
             if W_new.shape != W.shape or b_new.shape != b.shape:
                 raise ValueError(f"layer {k}: expected W {W.shape} and b {b.shape}, "
                                  f"got W {W_new.shape} and b {b_new.shape}")
-            for name, arr in (("W", W_new), ("b", b_new)):
-                if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
-                    raise ValueError(f"layer {k}: {name} must hold finite real numbers")
+            params[k] = (self._checked(W_new, f"layer {k}: W"), self._checked(b_new, f"layer {k}: b"))
         for (W, b), (W_new, b_new) in zip(self.params, params):
             W[...] = W_new
             b[...] = b_new
         return self
 
+    def _checked(self, values, name):
+        """``values`` in the network's dtype, or ``ValueError`` naming ``name`` unless they are finite real
+        numbers there (a float64 beyond float32's range would become inf in a float32 network)."""
+        if values.dtype.kind not in "fiu":
+            raise ValueError(f"{name} must hold finite real numbers, got dtype {values.dtype}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = values.astype(self.dtype)
+        if not np.isfinite(cast).all():
+            beyond = f" (within {self.dtype.name}'s range)" if np.isfinite(values).all() else ""
+            raise ValueError(f"{name} must hold finite real numbers{beyond}")
+        return cast
+
     def copy(self):
         """An independent copy of the network."""
-        new = object.__new__(Network)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.theta = self.theta.copy()
-        new.params = new._views(new.theta)
+        new._theta = self._theta.copy()
+        new.params = new._views(new._theta)
         if self.optimizer_state is not None:  # the optimizer's memory, not shared
             new.optimizer_state = self.optimizer_state.copy()
         return new
