@@ -428,7 +428,7 @@ def test_callbacks_given_as_an_iterator_all_run():
 
 
 @pytest.mark.parametrize("name, value", [("hidden_layer_sizes", (7,)), ("activation", "tanh"),
-                                         ("dtype", "float32")])
+                                         ("dtype", "float32"), ("n_estimators", 2)])
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
 def test_continuing_refuses_a_changed_architecture_and_a_cold_fit_takes_it(name, value, how):
     X, y = blobs(n=60)
@@ -440,6 +440,6 @@ def test_continuing_refuses_a_changed_architecture_and_a_cold_fit_takes_it(name,
     _assert_same_state(est, before)
     quiet_fit(est.set_params(warm_start=False), X, y)
     net = est.net_
-    assert (list(net.sizes[1:-1]), net.activation, net.dtype.name) == (
+    assert (list(net.sizes[1:-1]), net.activation, net.dtype.name, len(est.estimators_)) == (
         [7] if name == "hidden_layer_sizes" else [5], "tanh" if name == "activation" else "relu",
-        "float32" if name == "dtype" else "float64")
+        "float32" if name == "dtype" else "float64", 2 if name == "n_estimators" else 1)

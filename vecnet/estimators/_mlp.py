@@ -199,8 +199,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         """
         fit_params = _check_fit_params(fit_params)
         dtype = self._validate_params()
-        reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start) \
-            or len(self.estimators_) != self.n_estimators
+        reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset:
             self._check_architecture(dtype)
         raw = X
@@ -245,7 +244,8 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         net = self.net_
         for name, before, now in (("dtype", net.dtype.name, np.dtype(dtype).name),
                                   ("hidden_layer_sizes", tuple(net.sizes[1:-1]), tuple(self._hidden_sizes())),
-                                  ("activation", net.activation, ACTIVATION_ALIASES[self.activation])):
+                                  ("activation", net.activation, ACTIVATION_ALIASES[self.activation]),
+                                  ("n_estimators", len(self.estimators_), self.n_estimators)):
             if before != now:
                 raise ValueError(f"{name} changed from {before} to {now} since the last fit; warm_start "
                                  f"and partial_fit continue the network as it is: set warm_start=False "

@@ -51,10 +51,14 @@ class MLPClassifier(_BaseMLP):
         ``None`` (a file holds plain values only).
     tol : float, default 1e-4
     verbose : bool, default False
+        Report each epoch (a tqdm bar, or a printed line) as :func:`vecnet.fit`
+        does, the loss in vecnet's units: for the regressor the mean squared
+        error, twice ``loss_curve_`` (scikit-learn's half of it).
     warm_start : bool, default False
         ``fit`` continues from the current weights instead of starting anew
         (as does ``partial_fit``); a changed ``hidden_layer_sizes``,
-        ``activation`` or ``dtype`` is then refused with a ``ValueError``.
+        ``activation``, ``dtype`` or ``n_estimators`` is then refused with a
+        ``ValueError``.
     momentum : float, default 0.9
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
