@@ -210,6 +210,15 @@ def test_callbacks_see_every_epoch_and_can_stop():
     assert [logs["loss"] for _, logs in seen] == h.loss
 
 
+@pytest.mark.parametrize("value", [1, 0.5, "no", {"a": 1}, np.array([1.0, 2.0]), np.float64(1.0)])
+def test_only_true_from_a_callback_stops(value):
+    X, y = _data()
+    h = _net().fit(X, y, epochs=4, engine="numpy", callbacks=[lambda e, logs: value])
+    assert h.epochs == 4 and h.stopped is None
+    h = _net().fit(X, y, epochs=4, engine="numpy", callbacks=[lambda e, logs: np.bool_(e == 1)])
+    assert h.epochs == 2 and h.stopped == "callback"
+
+
 def test_without_per_epoch_work_the_engine_runs_all_epochs_in_one_call(monkeypatch):
     calls = []
     spy_engine(monkeypatch, "numba", lambda args: calls.append(args[4]))   # args[4]: epochs

@@ -2,7 +2,8 @@
 
 A user callback is any callable ``callback(epoch, logs)``; ``epoch`` counts
 from 0 and ``logs`` is a dict with ``loss``, ``time`` and, with validation
-data, ``val_loss`` and ``val_<metric>``. Returning ``True`` stops training.
+data, ``val_loss`` and ``val_<metric>``. Returning ``True`` stops training; any other
+return value is ignored.
 
 Early stopping is a *rule* (:class:`EarlyStopping`, or the estimators'
 scikit-learn rule) run by one :class:`_Stopper`: a rule has ``monitor``,

@@ -205,8 +205,13 @@ def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
     if progress is not None:
         progress.update(epoch, logs)
     early = stopper is not None and stopper.update(epoch, logs)
-    asked = any([bool(cb(epoch, dict(logs))) for cb in callbacks])   # every callback sees every epoch
+    asked = any([_stops(cb(epoch, dict(logs))) for cb in callbacks])   # every callback sees every epoch
     return "early_stopping" if early else "callback" if asked else None
+
+
+def _stops(value):
+    """Whether a callback's return value asks to stop: ``True`` (a Python or NumPy bool) only."""
+    return isinstance(value, (bool, np.bool_)) and bool(value)
 
 
 def _target_loss(net):
@@ -278,7 +283,8 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     callbacks : sequence of callables, optional
         Each is called as ``callback(epoch, logs)`` after every epoch, ``logs`` a
         dict with ``loss``, ``time`` and, with validation, ``val_loss`` and
-        ``val_<metric>``; one returning True stops training.
+        ``val_<metric>``; one returning True stops training (any other return value,
+        a number or an array included, is ignored).
         A ``KeyboardInterrupt``, raised in a callback or while an epoch runs,
         propagates with the network holding the weights (and optimizer state)
         of the last completed epoch: usable, saveable, and ready to train on.
