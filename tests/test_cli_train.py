@@ -216,3 +216,18 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
                              "-o", str(tmp_path / "m.npz")], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 2
     assert "vecnet train: error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_read_table_takes_quoted_numbers_and_says_what_is_wrong_in_its_own_words(tmp_path):
+    from vecnet.cli.train import read_table
+
+    (tmp_path / "q.csv").write_text('a,b,y\n"0.5","1.5","1"\n0.25,-2e-3,0\n')
+    data, names = read_table(str(tmp_path / "q.csv"))
+    assert names == ["a", "b", "y"] and data.tolist() == [[0.5, 1.5, 1.0], [0.25, -0.002, 0.0]]
+    (tmp_path / "h.csv").write_text("a,b,y\n")
+    with pytest.raises(ValueError, match=r"h\.csv: the file has a header but no rows of data$"):
+        read_table(str(tmp_path / "h.csv"))
+    (tmp_path / "w.csv").write_text("a,b,y\n1,2,1\n   \n3,4,0\n")
+    with pytest.raises(ValueError, match=r"w\.csv: not a numeric table \(the number of columns changed from 3 to 1 "
+                                         r"at row \d+\)$"):
+        read_table(str(tmp_path / "w.csv"))

@@ -93,10 +93,13 @@ def read_table(path, delimiter=","):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy warns on an empty file
             data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if names else 0, ndmin=2,
-                              dtype=np.float64, encoding="utf-8-sig")
-    except (ValueError, UserWarning) as exc:
+                              dtype=np.float64, encoding="utf-8-sig", quotechar='"')
+    except UserWarning:   # numpy: "input contained no data"
+        raise ValueError(f"{path}: the file has a header but no rows of data") from None
+    except ValueError as exc:
         hint = "" if names else "; a header line must name every column"
-        raise ValueError(f"{path}: not a numeric table ({str(exc).rstrip('.')}{hint})") from None
+        message = str(exc).split("; use `usecols`")[0].rstrip(".")   # numpy's hint names its own argument
+        raise ValueError(f"{path}: not a numeric table ({message}{hint})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: the file has a header but no rows of data")
     if names is not None:

@@ -235,13 +235,14 @@ def check_choice(value, name, choices):
 
 
 def check_seed(seed, name="seed"):
-    """``seed`` when ``numpy.random.default_rng`` takes it: None, an int >= 0 or a Generator."""
+    """``seed`` when ``numpy.random.default_rng`` takes it: None, an int >= 0, a Generator, SeedSequence
+    or BitGenerator."""
     if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence,
                                          np.random.BitGenerator)):
         return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
-                         f"got {seed!r}")
+        raise ValueError(f"{name} must be None, an integer >= 0, or a numpy.random.Generator, "
+                         f"SeedSequence or BitGenerator, got {seed!r}")
     return int(seed)
 
 
