@@ -26,22 +26,11 @@ from .losses import check_pairing, get_loss
 from .network_file import build_network, check_declared_network, restore_optimizer
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
+from .weights import check_finite, checked, zeros_for
 
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
 uniform and He normal (both with zero biases)."""
-
-
-def _zeros_for(sizes, n_params, dtype):
-    """A zero vector of ``n_params`` of ``dtype``; ``ValueError`` naming ``sizes`` when it cannot be allocated."""
-    nbytes = n_params * dtype.itemsize
-    if nbytes <= np.iinfo(np.intp).max:   # beyond, numpy says only "Maximum allowed dimension exceeded"
-        try:
-            return np.zeros(n_params, dtype=dtype)
-        except MemoryError:
-            pass
-    raise ValueError(f"sizes {sizes} need {n_params:,} parameters ({nbytes / 1e9:.3g} GB), more "
-                     f"memory than this process can have")
 
 
 @savable
@@ -102,7 +91,7 @@ class Network:
         self.output_activation = output_activation
         self.loss = loss
         self.dtype = dtype
-        self._theta = _zeros_for(sizes, self.n_params, dtype)
+        self._theta = zeros_for(sizes, self.n_params, dtype)
         self.params = self._views(self._theta)
         self.optimizer_state = None
         self.initialize(init, seed)
@@ -117,7 +106,7 @@ class Network:
         if values.shape != self._theta.shape:
             raise ValueError(f"theta must have shape {self._theta.shape} (n_params,), got {values.shape}; "
                              f"it is copied into the network, whose params are views of it")
-        self._theta[...] = self._checked(values, "theta")
+        self._theta[...] = checked(values, self.dtype, "theta")
 
     def __getstate__(self):
         """For ``pickle`` and ``copy.deepcopy``: ``params`` are rebuilt as views of ``theta``, not stored."""
@@ -196,23 +185,11 @@ class Network:
             if W_new.shape != W.shape or b_new.shape != b.shape:
                 raise ValueError(f"layer {k}: expected W {W.shape} and b {b.shape}, "
                                  f"got W {W_new.shape} and b {b_new.shape}")
-            params[k] = (self._checked(W_new, f"layer {k}: W"), self._checked(b_new, f"layer {k}: b"))
+            params[k] = (checked(W_new, self.dtype, f"layer {k}: W"), checked(b_new, self.dtype, f"layer {k}: b"))
         for (W, b), (W_new, b_new) in zip(self.params, params):
             W[...] = W_new
             b[...] = b_new
         return self
-
-    def _checked(self, values, name):
-        """``values`` in the network's dtype, or ``ValueError`` naming ``name`` unless they are finite real
-        numbers there (a float64 beyond float32's range would become inf in a float32 network)."""
-        if values.dtype.kind not in "fiu":
-            raise ValueError(f"{name} must hold finite real numbers, got dtype {values.dtype}")
-        with np.errstate(over="ignore", invalid="ignore"):
-            cast = values.astype(self.dtype)
-        if not np.isfinite(cast).all():
-            beyond = f" (within {self.dtype.name}'s range)" if np.isfinite(values).all() else ""
-            raise ValueError(f"{name} must hold finite real numbers{beyond}")
-        return cast
 
     def copy(self):
         """An independent copy of the network."""
@@ -258,26 +235,13 @@ class Network:
         A = out[0][-1] if keep else out
         if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
-            self._check_finite_weights()
+            check_finite(self.theta, self.layout())
             raise ValueError(
                 f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
                 f"row {rows[0]}): a layer overflowed. X has values as large as "
                 f"{float(np.abs(X[rows[0]]).max()):.3g} and the weights as large as "
                 f"{float(np.abs(self.theta).max()):.3g}; scale X")
         return out
-
-    def _check_finite_weights(self):
-        """``ValueError`` naming the first NaN or inf weight, its layer and the count, if there is one."""
-        bad = np.flatnonzero(~np.isfinite(self.theta))
-        if not bad.size:
-            return
-        first, layout = int(bad[0]), self.layout()
-        k = int(np.searchsorted(layout[:, 3] + layout[:, 1], first, side="right"))   # the layer ends before it
-        _, o, w_off, b_off, _ = (int(v) for v in layout[k])
-        where = f"W[{(first - w_off) // o}, {(first - w_off) % o}]" if first < b_off else f"b[{first - b_off}]"
-        raise ValueError(f"the network's weights are not finite: theta holds {bad.size} NaN or inf "
-                         f"value(s), the first {self.theta[first]} at theta[{first}] (layer {k} {where}); "
-                         f"set finite weights (set_params refuses any other) or train from a fresh network")
 
     def _check_input(self, X):
         """:func:`check_X`, with a fast path for a C-ordered ndarray of the right dtype and shape.
