@@ -134,6 +134,19 @@ def test_a_copied_or_unpickled_network_trains_and_predicts_with_one_set_of_weigh
     np.testing.assert_array_equal(twin.predict(X), net.predict(X))   # predict reads params: the same weights
 
 
+def test_a_network_pickled_by_vecnet_0_1_loads_with_params_as_views():
+    import pickle
+
+    net = vecnet.Network([2, 3, 1], seed=0)
+    old = dict(net.__dict__)   # 0.1 kept theta and params as plain attributes, both pickled
+    old["theta"] = old.pop("_theta")
+    twin = object.__new__(vecnet.Network)
+    twin.__setstate__(pickle.loads(pickle.dumps(old)))
+    assert _share_theta(twin)
+    np.testing.assert_array_equal(twin.theta, net.theta)
+    np.testing.assert_array_equal(twin.predict(np.eye(2)), net.predict(np.eye(2)))
+
+
 def test_assigning_theta_copies_into_the_weights_the_params_view():
     net = vecnet.Network([2, 3, 1], seed=0)
     values = np.arange(net.n_params, dtype=float)

@@ -115,6 +115,10 @@ class Network:
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        if "theta" in state:   # pickled by vecnet 0.1, where theta was a plain attribute
+            state["_theta"] = state.pop("theta")
+        state.pop("params", None)
         self.__dict__.update(state)
         self.params = self._views(self._theta)
 
