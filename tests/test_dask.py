@@ -289,6 +289,31 @@ def test_dask_estimators_string_labels_validation_and_to_local(client):
         vd.DaskMLPClassifier(client=client, early_stopping=True).fit(da.from_array(X), labels)
 
 
+def test_dask_classifier_warm_start_keeps_its_classes(client):
+    """As MLPClassifier's: a continued fit takes labels of classes_ only, and a refused one changes nothing."""
+    X, _ = _data(120)
+    labels = np.array(["a", "b", "c"])[np.arange(120) % 3]
+    dX = da.from_array(X, chunks=(120, 3))   # one partition: the same steps as the local estimator
+    kw = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0, engine="numpy", shuffle=False)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est = vd.DaskMLPClassifier(client=client, warm_start=True, **kw).fit(dX, da.from_array(labels, chunks=60))
+    before = est.net_.theta.copy()
+    other = np.where(labels == "c", "d", labels)
+    with pytest.raises(ValueError, match=r"y contains labels not in classes_ \['a', 'b', 'c'\]: \['d'\]"):
+        est.fit(dX, da.from_array(other, chunks=60))
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes changed from \(4,\) to \(6,\)"):
+        est.set_params(hidden_layer_sizes=(6,)).fit(dX, da.from_array(labels[:120] == "a", chunks=60))
+    assert list(est.classes_) == ["a", "b", "c"]   # neither refused fit touched the fitted state
+    np.testing.assert_array_equal(est.net_.theta, before)
+    two = np.where(labels == "c", "a", labels)   # a subset of the classes: the same three outputs train on
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est.set_params(hidden_layer_sizes=(4,)).fit(dX, da.from_array(two, chunks=60))
+    with pytest.warns(vecnet.ConvergenceWarning):
+        ref = vecnet.MLPClassifier(warm_start=True, **kw).fit(X, labels).fit(X, two)
+    assert list(est.classes_) == ["a", "b", "c"] and est.net_.sizes == [3, 4, 3]
+    np.testing.assert_array_equal(est.net_.theta, ref.net_.theta)
+
+
 def test_history_has_validation_per_round(client):
     X, y = _data()
     history = vd.fit(_net(), da.from_array(X, chunks=(100, 3)), y, rounds=2, batch_size=8, engine="numpy",

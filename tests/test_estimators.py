@@ -328,6 +328,42 @@ def test_classifier_score_is_accuracy():
     assert clf.score(X, y) == np.count_nonzero(clf.predict(X) == y) / len(y)
 
 
+def _weighted_r2_by_hand(Y, P, w):
+    """Per output, per scalar: 1 - sum w (y - p)^2 / sum w (y - mean_w y)^2, averaged over outputs."""
+    Y, P = np.asarray(Y, float).reshape(len(w), -1), np.asarray(P, float).reshape(len(w), -1)
+    r2 = []
+    for j in range(Y.shape[1]):
+        total = sum(w)
+        mean = sum(wi * yi for wi, yi in zip(w, Y[:, j])) / total
+        res = sum(wi * (yi - pi) ** 2 for wi, yi, pi in zip(w, Y[:, j], P[:, j]))
+        tot = sum(wi * (yi - mean) ** 2 for wi, yi in zip(w, Y[:, j]))
+        r2.append(1 - res / tot)
+    return sum(r2) / len(r2)
+
+
+def test_scores_take_sample_weight():
+    X, labels = blobs(n=60)
+    w = np.random.default_rng(1).uniform(0, 3, size=60)
+    w[:5] = 0.0
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    reg = quiet_fit(MLPRegressor(max_iter=3, random_state=0), X, Y)
+    assert reg.score(X, Y, sample_weight=w) == pytest.approx(_weighted_r2_by_hand(Y, reg.predict(X), w), rel=1e-12)
+    assert reg.score(X, Y, sample_weight=2.5) == pytest.approx(reg.score(X, Y), rel=1e-12)   # one weight for all
+    huge = reg.score(X, Y, sample_weight=w * 1e307)   # their sum overflows; only the ratios count
+    assert huge == pytest.approx(reg.score(X, Y, sample_weight=w), rel=1e-12)
+    clf = quiet_fit(MLPClassifier(max_iter=2, random_state=0), X, labels)
+    right = clf.predict(X) == labels
+    assert 0 < right.sum() < len(labels)   # some wrong: the weights matter
+    assert clf.score(X, labels, sample_weight=w) == pytest.approx(
+        sum(wi for wi, ok in zip(w, right) if ok) / sum(w), rel=1e-12)
+    for bad, message in [(np.zeros(60), "all zeros"), (-w, "Negative"), (np.full(60, np.nan), "NaN"),
+                         (np.ones(59), r"sample_weight.shape == \(59,\), expected \(60,\)"),
+                         (["a"] * 60, "must hold numbers")]:
+        for est, y in ((reg, Y), (clf, labels)):
+            with pytest.raises(ValueError, match=message):
+                est.score(X, y, sample_weight=bad)
+
+
 # -- errors --------------------------------------------------------------------------------
 @pytest.mark.parametrize("X, message", [
     (np.zeros(5), "Expected 2D array"),

@@ -66,19 +66,25 @@ class _DaskMLPMixin:
         if X.ndim != 2 or 0 in X.shape:
             raise ValueError(f"Expected a 2D array with at least one sample and one feature, "
                              f"got shape {X.shape}")
-        encode, n_outputs = self._dask_targets(y, X.shape[0])
-        n = X.shape[0]
-        batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
-        optimizer = self._optimizer(batch, n_outputs)   # refused before anything changes
-        rng = check_random_state(self.random_state)
-        if self.warm_start and self.__sklearn_is_fitted__():
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        if warm:
             self._check_architecture(dtype)
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                                  f"expecting {self.n_features_in_} features as input.")
+        encode, n_outputs, classes = self._dask_targets(y, X.shape[0], reset=not warm)
+        if warm and n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} outputs, but the model was fitted with {self.n_outputs_}")
+        n = X.shape[0]
+        batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
+        optimizer = self._optimizer(batch, n_outputs)   # refused before anything changes
+        rng = check_random_state(self.random_state)
+        if warm:
             self.net_.optimizer_state = None
         else:
             self._start(X.shape[1], n_outputs, dtype, rng)
+            if classes is not None:   # the classifier's, assigned once every check has passed
+                self.classes_ = classes
         history = dask_fit(self.net_, X, y, rounds=self.max_iter, sync_every=self.sync_every,
                            batch_size=batch, optimizer=optimizer,
                            engine=self.engine, shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
@@ -179,19 +185,28 @@ class DaskMLPClassifier(_DaskMLPMixin, MLPClassifier):
         self.sync_every = sync_every
         self.client = client
 
-    def _dask_targets(self, y, n_samples):
-        """The label encoder run on the workers and the number of outputs; sets ``classes_``."""
+    def _dask_targets(self, y, n_samples, reset):
+        """The label encoder run on the workers, the number of outputs and the classes.
+
+        With ``reset`` the classes are those found in ``y`` (assigned to ``classes_`` by
+        the caller); otherwise ``classes_``, and ``y`` may hold no other label.
+        """
         y = as_dask(y, "y")
         if y.shape[0] != n_samples or y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
             raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
-        classes = np.unique(np.asarray(y.ravel().map_blocks(np.unique, dtype=y.dtype).compute()))
-        if classes.size < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got "
-                             f"{classes.tolist()}")
-        if classes.dtype.kind == "f" and np.any(classes != np.round(classes)):
+        found = np.unique(np.asarray(y.ravel().map_blocks(np.unique, dtype=y.dtype).compute()))
+        if found.dtype.kind == "f" and np.any(found != np.round(found)):
             raise ValueError("Unknown label type: continuous. Use DaskMLPRegressor for continuous targets.")
-        self.classes_ = classes
-        return _LabelTargets(classes), 1 if classes.size == 2 else classes.size
+        if not reset:
+            unseen = np.setdiff1d(found, self.classes_)
+            if unseen.size:
+                raise ValueError(f"y contains labels not in classes_ {self.classes_.tolist()}: "
+                                 f"{unseen.tolist()}")
+            found = self.classes_
+        elif found.size < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got "
+                             f"{found.tolist()}")
+        return _LabelTargets(found), 1 if found.size == 2 else found.size, found
 
     def predict_proba(self, X):
         """Class probabilities: a dask array for a dask ``X``; shape (n_samples, n_classes)."""
@@ -212,14 +227,14 @@ class DaskMLPRegressor(_DaskMLPMixin, MLPRegressor):
         self.sync_every = sync_every
         self.client = client
 
-    def _dask_targets(self, y, n_samples):
-        """No encoding (numbers); the number of outputs."""
+    def _dask_targets(self, y, n_samples, reset):
+        """No encoding (numbers), the number of outputs, no classes."""
         y = as_dask(y, "y")
         if y.shape[0] != n_samples or y.ndim > 2:
             raise ValueError(f"y must have shape ({n_samples},) or ({n_samples}, n_outputs), got {y.shape}")
         if np.dtype(y.dtype).kind not in "fiub":
             raise ValueError(f"{type(self).__name__} needs numeric targets, got dtype {y.dtype}")
-        return None, 1 if y.ndim == 1 else y.shape[1]
+        return None, 1 if y.ndim == 1 else y.shape[1], None
 
 
 for _cls in (DaskMLPClassifier, DaskMLPRegressor):

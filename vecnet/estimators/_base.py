@@ -287,6 +287,37 @@ def check_target(y, n_samples, finite=True):
     return arr
 
 
+def check_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` of ``score`` as float64 weights of shape (n_samples,), or None.
+
+    A number weighs every sample alike. Weights must be finite and non-negative,
+    and not all zero.
+    """
+    if sample_weight is None:
+        return None
+    if hasattr(sample_weight, "tocsr") or hasattr(sample_weight, "todense"):
+        raise TypeError("Sparse data was passed for sample_weight, but vecnet needs a dense array")
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must hold numbers, got {sample_weight!r}") from None
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},)")
+    if not np.isfinite(w).all():
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if (w < 0).any():
+        raise ValueError("Negative values in sample_weight are not allowed.")
+    if not w.any():
+        raise ValueError("sample_weight must not be all zeros: the weighted score would be 0/0")
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):   # huge weights: only their ratios count
+        w = w / w.max()
+    return w
+
+
 @dataclass(frozen=True)
 class ScikitLearnStopping:
     """scikit-learn's MLP stopping rule, for the training loop's early stopping.

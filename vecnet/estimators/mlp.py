@@ -13,7 +13,7 @@ import numpy as np
 
 from ..io import ModelFormatError, savable
 from ..training.metrics import r2_score
-from ._base import check_target, data_conversion_warning
+from ._base import check_sample_weight, check_target, data_conversion_warning
 from ._files import FITTED_STATE
 from ._mlp import _BaseMLP
 
@@ -223,13 +223,26 @@ class MLPClassifier(_BaseMLP):
         index = (out[:, 0] > 0.5).astype(np.intp) if out.shape[1] == 1 else out.argmax(axis=1)
         return self.classes_[index]
 
-    def score(self, X, y):
-        """Accuracy of ``predict(X)`` against ``y`` (n_samples,): a float in [0, 1]."""
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y``: a float in [0, 1].
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,)
+        sample_weight : array-like, shape (n_samples,), or float, optional
+            Non-negative weights, not all zero: the weighted share of correct labels.
+
+        Returns
+        -------
+        float
+        """
         pred = self.predict(X)
         y = check_target(y, pred.shape[0])
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(f"y must hold one label per sample, got shape {y.shape}")
-        return float(np.mean(pred == y.reshape(-1)))
+        weight = check_sample_weight(sample_weight, pred.shape[0])
+        return float(np.average(pred == y.reshape(-1), weights=weight))
 
 
 def _check_classes(classes):
@@ -300,10 +313,22 @@ class MLPRegressor(_BaseMLP):
         out = self._forward(X)
         return out[:, 0].copy() if out.shape[1] == 1 else out
 
-    def score(self, X, y):
-        """R^2 of ``predict(X)`` against ``y``, averaged over outputs: a float <= 1."""
+    def score(self, X, y, sample_weight=None):
+        """R^2 of ``predict(X)`` against ``y``, averaged over outputs: a float <= 1.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like, shape (n_samples,), or float, optional
+            Non-negative weights, not all zero, as in scikit-learn's weighted ``r2_score``.
+
+        Returns
+        -------
+        float
+        """
         out = self._forward(X)
         y = check_target(y, out.shape[0])
         if y.reshape(out.shape[0], -1).shape[1] != out.shape[1]:
             raise ValueError(f"y has shape {y.shape}, but the model has {out.shape[1]} outputs")
-        return r2_score(y, out)
+        return r2_score(y, out, check_sample_weight(sample_weight, out.shape[0]))

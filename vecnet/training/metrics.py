@@ -48,18 +48,30 @@ class R2:
         self.n = 0
         self.mean = self.m2 = self.ss_res = 0.0
 
-    def update(self, Y, A):
-        """Add a block of targets ``Y`` and outputs ``A``, both (n_samples, n_outputs)."""
+    def update(self, Y, A, weight=None):
+        """Add a block of targets ``Y`` and outputs ``A``, both (n_samples, n_outputs).
+
+        ``weight``: optional non-negative sample weights, shape (n_samples,), as in
+        scikit-learn's weighted ``r2_score`` (the weighted mean and sums of squares).
+        """
         Y = Y.astype(np.float64)
-        nb = Y.shape[0]
-        mean_b = Y.mean(axis=0)
-        m2_b = ((Y - mean_b) ** 2).sum(axis=0)
+        if weight is None:
+            nb = Y.shape[0]
+            mean_b = Y.mean(axis=0)
+            m2_b = ((Y - mean_b) ** 2).sum(axis=0)
+            res_b = ((Y - A) ** 2).sum(axis=0)
+        else:
+            w = np.asarray(weight, dtype=np.float64).reshape(-1, 1)
+            nb = float(w.sum())
+            mean_b = (w * Y).sum(axis=0) / nb
+            m2_b = (w * (Y - mean_b) ** 2).sum(axis=0)
+            res_b = (w * (Y - A) ** 2).sum(axis=0)
         total = self.n + nb
         delta = mean_b - self.mean
         self.m2 = self.m2 + m2_b + delta**2 * self.n * nb / total
         self.mean = self.mean + delta * nb / total
         self.n = total
-        self.ss_res = self.ss_res + ((Y - A) ** 2).sum(axis=0)
+        self.ss_res = self.ss_res + res_b
 
     def result(self):
         """The averaged R^2; an output with constant targets scores 1 if fitted exactly, else 0."""
@@ -91,11 +103,16 @@ def score(loss, Y, A):
     return metric.result()
 
 
-def r2_score(Y, P):
-    """R^2 of predictions ``P`` for targets ``Y`` (1-D or 2-D), averaged over outputs (see :class:`R2`)."""
+def r2_score(Y, P, sample_weight=None):
+    """R^2 of predictions ``P`` for targets ``Y`` (1-D or 2-D), averaged over outputs (see :class:`R2`).
+
+    ``sample_weight``: optional non-negative weights, shape (n_samples,), not all zero.
+    """
     P = np.asarray(P, dtype=np.float64)
     P = P.reshape(P.shape[0], -1)
-    return score("mse", np.asarray(Y, dtype=np.float64).reshape(P.shape), P)
+    metric = R2()
+    metric.update(np.asarray(Y, dtype=np.float64).reshape(P.shape), P, sample_weight)
+    return metric.result()
 
 
 def evaluate(net, rows, block_rows):
