@@ -231,3 +231,24 @@ def test_read_table_takes_quoted_numbers_and_says_what_is_wrong_in_its_own_words
     with pytest.raises(ValueError, match=r"w\.csv: not a numeric table \(the number of columns changed from 3 to 1 "
                                          r"at row \d+\)$"):
         read_table(str(tmp_path / "w.csv"))
+
+
+def test_header_option_takes_names_that_look_like_numbers(tmp_path, capsys):
+    X, label = blobs_table(60)
+    csv = tmp_path / "years.csv"
+    write_csv(csv, np.column_stack([X, label]), ["a", "2020", "2021", "label"])
+    code, _, err = run(["train", csv, "--target", "label", "--epochs", "2", "-o", tmp_path / "m.npz"], capsys)
+    assert code == 2 and "a header line must name every column (pass --header when some names are numbers)" in err
+    code, out, err = run(["train", csv, "--header", "--target", "label", "--hidden", "4", "--epochs", "2",
+                          "--engine", "numpy", "-o", tmp_path / "m.npz"], capsys)
+    assert code == 0, err
+    assert "on 60 samples x 3 features" in out   # no row taken as the header's, none lost
+    assert vecnet.io.read_header(tmp_path / "m.npz")["metadata"]["features"] == ["a", "2020", "2021"]
+    new = tmp_path / "new.csv"   # the columns by name, in another order
+    write_csv(new, X[:8, [2, 0, 1]], ["2021", "a", "2020"])
+    code, out, err = run(["predict", tmp_path / "m.npz", new, "--header"], capsys)
+    assert code == 0, err
+    assert out.split() == [str(v) for v in vecnet.load(tmp_path / "m.npz").predict(X[:8])]
+    # --no-header: a first line of numbers is data either way, and a line of names is then an error
+    code, out, err = run(["predict", tmp_path / "m.npz", new, "--no-header"], capsys)
+    assert code == 2 and "not a numeric table" in err and "--header" not in err

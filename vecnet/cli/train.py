@@ -57,7 +57,7 @@ def _is_number(text):
     return True
 
 
-def read_table(path, delimiter=","):
+def read_table(path, delimiter=",", header=None):
     """A numeric table from a CSV or ``.npy`` file.
 
     Parameters
@@ -66,6 +66,10 @@ def read_table(path, delimiter=","):
         A ``.npy`` file holding a 2-D numeric array, or a text file of numbers
         separated by ``delimiter``, with an optional header line of column names.
     delimiter : str, default ","
+    header : bool, optional
+        Whether a CSV file's first line names the columns. By default it does
+        when none of its fields is a number; ``True`` takes it as names even if
+        some look like numbers (``year,2020,label``), ``False`` as data.
 
     Returns
     -------
@@ -88,7 +92,10 @@ def read_table(path, delimiter=","):
     if not first.strip():
         raise ValueError(f"{path}: the file is empty (or its first line is blank)")
     fields = [x.strip().strip('"').strip("'") for x in first.rstrip("\r\n").split(delimiter)]
-    names = fields if not any(_is_number(x) for x in fields) else None
+    guessed = header is None
+    if guessed:
+        header = not any(_is_number(x) for x in fields)
+    names = fields if header else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy warns on an empty file
@@ -97,7 +104,8 @@ def read_table(path, delimiter=","):
     except UserWarning:   # numpy: "input contained no data"
         raise ValueError(f"{path}: the file has a header but no rows of data") from None
     except ValueError as exc:
-        hint = "" if names else "; a header line must name every column"
+        hint = ("; a header line must name every column (pass --header when some names are numbers)"
+                if guessed and not names else "")
         message = str(exc).split("; use `usecols`")[0].rstrip(".")   # numpy's hint names its own argument
         raise ValueError(f"{path}: not a numeric table ({message}{hint})") from None
     if data.shape[0] == 0:
@@ -215,7 +223,7 @@ def train(args):
 
     check_output(args.out)
     check_not_an_input(args.out, "-o", [("training data", args.data)])
-    data, names = read_table(args.data, args.delimiter)
+    data, names = read_table(args.data, args.delimiter, args.header)
     if data.shape[1] < 2:
         raise ValueError(f"{args.data}: need at least two columns (features and a target), "
                          f"got {data.shape[1]}")
@@ -306,7 +314,7 @@ def predict(args):
         check_not_an_input(args.out, "--out", [("model", args.model), ("data", args.data)])
     model = load(args.model)
     metadata = read_header(args.model).get("metadata") or {}
-    data, names = read_table(args.data, args.delimiter)
+    data, names = read_table(args.data, args.delimiter, args.header)
     n_features = model.sizes[0] if isinstance(model, Network) else model.n_features_in_
     X = _feature_columns(args, data, names, n_features, metadata)
     if isinstance(model, Network):
@@ -366,6 +374,9 @@ def add_parsers(sub):
     p.add_argument("--engine", choices=engine_names(general=True), default="auto",
                    help="training engine (default auto)")
     p.add_argument("--delimiter", type=_delimiter, default=",", help="CSV field separator (default ',')")
+    p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="a CSV file's first line names the columns (--header) or is data (--no-header); "
+                        "default: names when none of them is a number")
     p.add_argument("-v", "--verbose", action="store_true", help="print the loss of every epoch")
     p.set_defaults(func=train)
 
@@ -382,4 +393,7 @@ def add_parsers(sub):
     q.add_argument("--target", metavar="NAME_OR_INDEX", default=None,
                    help="a column to drop before predicting (e.g. the target, if present)")
     q.add_argument("--delimiter", type=_delimiter, default=",", help="CSV field separator (default ',')")
+    q.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="a CSV file's first line names the columns (--header) or is data (--no-header); "
+                        "default: names when none of them is a number")
     q.set_defaults(func=predict)
