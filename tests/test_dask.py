@@ -314,6 +314,24 @@ def test_dask_classifier_warm_start_keeps_its_classes(client):
     np.testing.assert_array_equal(est.net_.theta, ref.net_.theta)
 
 
+@pytest.mark.parametrize("sync_every", [None, 2])
+def test_bad_rows_are_named_by_their_row_in_the_whole_array(client, sync_every):
+    """Each partition trains on its own rows (shuffled, in segments with sync_every): errors still give X's row."""
+    X, y = _data(100, n_in=2)
+    X[73, 1] = np.nan
+    net = _net(n_in=2)
+    kw = dict(rounds=1, batch_size=5, engine="numpy", shuffle=True, sync_every=sync_every, client=client)
+    with pytest.raises(ValueError, match=r"^partition 2 \(rows 60-89\): X contains 1 NaN value \(the first at "
+                                         r"\[73, 1\]\)"):
+        vd.fit(net, da.from_array(X, chunks=(30, 2)), da.from_array(y, chunks=30), **kw)
+    X[73, 1] = 0.0
+    Y = np.column_stack([y, 1 - y])
+    Y[41] = [0.5, 0.2]
+    with pytest.raises(ValueError, match=r"^partition 1 \(rows 30-59\): loss 'cce' needs each row of y to sum "
+                                         r"to 1 .* but row 41 sums to 0\.7"):
+        vd.fit(_net(n_in=2, n_out=2), da.from_array(X, chunks=(30, 2)), da.from_array(Y, chunks=(30, 2)), **kw)
+
+
 def test_history_has_validation_per_round(client):
     X, y = _data()
     history = vd.fit(_net(), da.from_array(X, chunks=(100, 3)), y, rounds=2, batch_size=8, engine="numpy",

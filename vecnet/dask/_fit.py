@@ -91,11 +91,12 @@ def _train_partition(payload, Xp, yp, part, rnd, segment):
     ``segment`` is ``None`` (``local_epochs`` whole epochs) or ``(epoch, lo, hi)``:
     rows ``lo:hi`` of that epoch's visiting order, for ``sync_every``.
     """
-    net, options, encode, seed = payload
+    net, options, encode, seed, starts = payload
     net = net.copy()   # the payload is shared by the tasks of a worker
     X = np.ascontiguousarray(Xp, dtype=net.dtype)
     Y = np.asarray(yp if encode is None else encode(yp))
     Y = np.ascontiguousarray(Y.reshape(len(Y), -1), dtype=net.dtype)
+    whole = X, Y
     if options["engine"] == "numba":   # the kernel compiled in the warm-up takes writeable arrays
         X, Y = np.require(X, requirements="W"), np.require(Y, requirements="W")
     kwargs = dict(options)
@@ -114,11 +115,27 @@ def _train_partition(payload, Xp, yp, part, rnd, segment):
     try:
         history = local_fit(net, X, Y, **kwargs)
     except ValueError as exc:
-        raise ValueError(f"partition {part}: {exc}") from None
+        start = starts[part]
+        raise ValueError(f"partition {part} (rows {start}-{start + len(whole[0]) - 1}): "
+                         f"{_located(exc, net, *whole, start)}") from None
     state = net.optimizer_state
     return {"theta": net.theta, "memory": state.memory, "steps": int(state.steps[0]),
             "loss": float(np.mean(history.loss)), "rows": len(X),
             "diverged": history.stopped == "diverged"}
+
+
+def _located(exc, net, X, Y, start):
+    """The message of ``exc``; if the partition's data is at fault, the check's with rows of the whole array.
+
+    ``exc`` comes from training on a segment of ``X`` and ``Y`` (the partition, rows
+    ``start:`` of the whole array), possibly shuffled, so any row it names is relative
+    to that segment: the partition is checked again in its own order to name the row.
+    """
+    try:
+        as_rows(X, Y, net.sizes[0], net.sizes[-1], net.dtype, target_loss=target_loss(net), row_offset=start)
+    except ValueError as located:
+        return str(located)
+    return str(exc)
 
 
 def _warm(net, options):
@@ -271,6 +288,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     sizes = [int(c) for c in X.chunks[0] if c]
     if not sizes:
         raise ValueError(f"X has 0 samples (shape {X.shape}); at least 1 is needed")
+    starts = tuple(int(s) for s in np.cumsum([0, *sizes[:-1]]))   # each partition's first row
     if len(sizes) < len(X.chunks[0]):   # no task for an empty chunk
         X, Y = X.rechunk({0: tuple(sizes)}), Y.rechunk({0: tuple(sizes)})
     opt = make_optimizer(optimizer, lr)
@@ -303,7 +321,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         t0 = time.perf_counter()
         losses, saved = [], (net.theta.copy(), state.memory.copy(), state.steps.copy())
         for sync in plan:
-            payload = client.scatter((net, options, _encode, seed), broadcast=True, hash=False)
+            payload = client.scatter((net, options, _encode, seed, starts), broadcast=True, hash=False)
             tasks = [(p, *parts[p], seg) for p, seg in sync]
             results = _run_sync(client, payload, tasks, rnd, retries, history, placement)
             if any(r["diverged"] for r in results):

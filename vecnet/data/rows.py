@@ -368,7 +368,7 @@ def check_block(block, shape, dtype, name):
 
 
 def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y"),
-            target_loss=None):
+            target_loss=None, row_offset=0):
     """Check ``X`` and ``y`` and wrap them in :class:`Rows`; reads them block by block once.
 
     Parameters
@@ -383,6 +383,9 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
         The name of a loss that needs ``y`` in [0, 1] (the cross-entropy losses);
         with ``cce``, each row of ``y`` must also sum to 1 (within
         :class:`~vecnet.data.validation.FirstBadRowSum`).
+    row_offset : int
+        Added to the row numbers the errors give (``X`` and ``y`` being rows
+        ``row_offset:`` of larger arrays).
 
     Returns
     -------
@@ -417,11 +420,11 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
         Y = DaskRows(Y.array.rechunk({0: X.array.chunks[0]}), yn)   # the same row chunks as X
     rows = Rows(X, Y, dtype)
     block_rows = rows.block_rows(chunk_bytes)
-    check_values(X, xn, dtype, block_rows)
+    check_values(X, xn, dtype, block_rows, row_offset=row_offset)
     sums = None
     if target_loss and get_loss(target_loss).rows_sum_to_one:
         sums = FirstBadRowSum(dtype, Y.dtype)
-    low, high = check_values(Y, yn, dtype, block_rows, each_block=sums)
+    low, high = check_values(Y, yn, dtype, block_rows, each_block=sums, row_offset=row_offset)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")

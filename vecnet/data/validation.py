@@ -106,7 +106,8 @@ def read_rows(a, lo, hi, name):
     return block
 
 
-def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True, each_block=None):
+def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True, each_block=None,
+                 row_offset=0):
     """Scan ``a`` once, ``block_rows`` rows at a time (default: about 4M values); return its ``(min, max)``.
 
     The one scan of user data: :func:`check_X`, :func:`vecnet.data.rows.as_rows`
@@ -117,6 +118,8 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
     ``magnitude``, values too large to train on (see
     :func:`vecnet.data.validation.check_magnitude`). ``each_block(block, lo)``,
     when given, sees every checked block and the index of its first row.
+    ``row_offset`` is added to every row index reported (``a`` being rows
+    ``row_offset:`` of a larger array).
     """
     if block_rows is None:
         block_rows = max(1, FINITE_CHECK_ELEMENTS // max(1, int(np.prod(a.shape[1:]))))
@@ -131,7 +134,7 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
         if not (np.isfinite(smallest) and np.isfinite(largest)):
             if nonfinite is not None:
                 raise ValueError(nonfinite)
-            _check_finite(block, name, offset=lo)  # raises, saying where
+            _check_finite(block, name, offset=row_offset + lo)  # raises, saying where
         biggest = max(largest, -smallest)
         if biggest > limit:
             raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
@@ -141,7 +144,7 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
             check_magnitude(block, name, dtype)  # raises
         low, high = min(low, smallest), max(high, largest)
         if each_block is not None:
-            each_block(block, lo)
+            each_block(block, row_offset + lo)
     return low, high
 
 
