@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.rows import DEFAULT_CHUNK_BYTES, DaskRows, as_rows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.lazy import DaskRows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows  # noqa: F401  (re-exported)
 from ..data.validation import check_positive_int  # noqa: F401
 from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401

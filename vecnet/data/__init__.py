@@ -2,10 +2,11 @@
 
 - :mod:`vecnet.data.validation`: what users pass, checked and converted.
 - :mod:`vecnet.data.rows`: training data as row blocks (in memory, memory-mapped, ``.npy``).
+- :mod:`vecnet.data.lazy`: lazy row sources: a ``.npy`` file read on demand, a dask array.
 - :mod:`vecnet.data.examples`: the article's four samples and a synthetic generator.
 """
 
 from .examples import article_data, synthetic
-from .rows import NpyRows, open_npy
+from .lazy import NpyRows, open_npy
 
 __all__ = ["NpyRows", "article_data", "open_npy", "synthetic"]

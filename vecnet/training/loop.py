@@ -246,7 +246,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     net : Network
     X : array-like, numpy.memmap or lazy array, shape (n_samples, n_features)
         Lists, integer arrays, float32 or float64, any memory order, read-only
-        arrays; a ``numpy.memmap``, a :class:`vecnet.data.rows.NpyRows`
+        arrays; a ``numpy.memmap``, a :class:`vecnet.data.lazy.NpyRows`
         (:func:`vecnet.open_npy`) or a dask array for data larger than memory.
         Nothing is copied whole: see ``chunk_bytes``. A dask array is always
         streamed, one chunk computed at a time, in blocks that follow its row
