@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -330,6 +331,28 @@ def test_bad_rows_are_named_by_their_row_in_the_whole_array(client, sync_every):
     with pytest.raises(ValueError, match=r"^partition 1 \(rows 30-59\): loss 'cce' needs each row of y to sum "
                                          r"to 1 .* but row 41 sums to 0\.7"):
         vd.fit(_net(n_in=2, n_out=2), da.from_array(X, chunks=(30, 2)), da.from_array(Y, chunks=(30, 2)), **kw)
+
+
+def test_dask_estimators_record_a_dataframes_column_names(client):
+    pd = pytest.importorskip("pandas")
+    X, y = _data(80)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    kw = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0, engine="numpy", shuffle=False)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est = vd.DaskMLPClassifier(client=client, **kw).fit(df, y)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        ref = vecnet.MLPClassifier(**kw).fit(df, y)
+    np.testing.assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="same order as they were in fit"):
+        est.predict(df[["c", "b", "a"]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names") as caught:
+        out = est.predict(da.from_array(X, chunks=(20, 3))).compute(scheduler="synchronous")   # 4 chunks, here
+    assert len([w for w in caught if "feature names" in str(w.message)]) == 1   # once, not once per chunk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        np.testing.assert_array_equal(out, ref.predict(X))
+    with pytest.raises(TypeError, match="string names"):
+        vd.DaskMLPClassifier(client=client, **kw).fit(df.set_axis([0, "b", "c"], axis=1), y)
 
 
 def test_history_has_validation_per_round(client):

@@ -341,6 +341,14 @@ def _weighted_r2_by_hand(Y, P, w):
     return sum(r2) / len(r2)
 
 
+def test_a_target_of_no_columns_and_float32_overflow_are_clear_errors():
+    X, _ = blobs(n=20)
+    with pytest.raises(ValueError, match=r"Found y with 0 output\(s\) \(shape=\(20, 0\)\)"):
+        MLPRegressor(engine="numpy").fit(X, np.empty((20, 0)))   # was ZeroDivisionError
+    with pytest.raises(ValueError, match="beyond the range of float32, the estimator's dtype"):
+        MLPRegressor(engine="numpy", dtype=np.float32).fit(X * 1e39, X[:, 0])   # finite: not "NaN or infinity"
+
+
 def test_scores_take_sample_weight():
     X, labels = blobs(n=60)
     w = np.random.default_rng(1).uniform(0, 3, size=60)

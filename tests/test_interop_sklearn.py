@@ -190,6 +190,21 @@ def test_from_sklearn_keeps_string_labels_and_multilabel_becomes_a_network():
     np.testing.assert_allclose(net.predict(X), multi.predict_proba(X), rtol=0, atol=TOL)
 
 
+def test_feature_names_go_both_ways():
+    pd = pytest.importorskip("pandas")
+    X, _, _ = data("binary")
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = np.arange(N) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = sk_nn.MLPClassifier((4,), max_iter=5, random_state=0).fit(df, labels)
+        ours = vecnet.MLPClassifier((4,), max_iter=5, random_state=0, engine="numpy").fit(df, labels)
+    for converted in (from_sklearn(sk), to_sklearn(ours)):
+        np.testing.assert_array_equal(converted.feature_names_in_, df.columns)
+        with pytest.raises(ValueError, match="same order as they were in fit"):
+            converted.predict(df[df.columns[::-1]])   # was: a warning that it had no names, then swapped columns
+
+
 def test_from_sklearn_refuses_what_vecnet_does_not_have():
     sk, _, _ = fitted_sklearn("squared k=1", solver="lbfgs")
     with pytest.raises(ValueError, match="solver='lbfgs' has no vecnet equivalent"):

@@ -146,6 +146,75 @@ def test_feature_names_follow_the_last_fit_and_are_saved(frames, tmp_path):
         _est(MLPClassifier).fit(df, y).partial_fit(df.rename(columns={"a": "q"}), y)
 
 
+def _sklearn_raises(cls, X, y, method="fit", **kw):
+    """The exception type scikit-learn's own estimator raises for ``method`` on this input (None if none)."""
+    neural = pytest.importorskip("sklearn.neural_network")
+    sk = getattr(neural, cls.__name__)(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "fit":
+                sk.fit(X, y)
+            else:
+                sk.fit(*kw["fit_on"]).score(X, y)
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+    return None
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_pandas_missing_values_are_refused_as_nan(frames, cls):
+    pd, df, y = frames
+    for dtype in ("Float64", "Int64"):
+        X = (df * 10).round().astype(dtype)
+        X.iloc[3, 1] = pd.NA
+        assert _sklearn_raises(cls, X, y) is ValueError
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            _est(cls).fit(X, y)
+        with pytest.raises(ValueError, match=r"X contains 1 NaN value \(the first at \[3, 1\]\)"):
+            vecnet.Network([3, 2, 1]).fit(X, y, epochs=1, engine="numpy")
+        fitted = _est(cls).fit(df, y)
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            fitted.predict(X)
+    labels = pd.Series(np.where(y > 0, "pos", "neg"), dtype="string")
+    labels.iloc[5] = pd.NA
+    target = pd.Series(y, dtype="Int64")
+    target.iloc[5] = pd.NA
+    bad = labels if cls is MLPClassifier else target
+    assert _sklearn_raises(cls, df, bad) is not None   # scikit-learn 1.9: a TypeError from inside numpy for labels
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        _est(cls).fit(df, bad)
+
+
+def test_score_refuses_labels_of_another_type_like_scikit_learn(frames):
+    pd, df, y = frames
+    for fit_labels, score_labels in ((y, y.astype(str)), (y.astype(str), y),
+                                     (y, pd.Series(y.astype(str), dtype="category"))):
+        assert _sklearn_raises(MLPClassifier, df, score_labels, method="score",
+                               fit_on=(df, fit_labels)) is ValueError
+        est = _est(MLPClassifier).fit(df, fit_labels)
+        with pytest.raises(ValueError, match=r"Mix of label input types \(string and number\)"):
+            est.score(df, score_labels)   # was 0.0: every label compared unequal
+    assert _est(MLPClassifier).fit(df, y.astype(str)).score(df, pd.Series(y.astype(str), dtype="string")) > 0
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_column_names_of_mixed_types_are_a_type_error_like_scikit_learn(frames, cls):
+    pd, df, y = frames
+    mixed = df.set_axis([0, "a", "b"], axis=1)
+    assert _sklearn_raises(cls, mixed, y) is TypeError
+    with pytest.raises(TypeError, match="Feature names are only supported if all input features have string names"):
+        _est(cls).fit(mixed, y)
+    est = _est(cls, warm_start=True).fit(df, y)
+    before = est.net_.theta.copy()
+    with pytest.raises(TypeError, match=r"has \['int', 'str'\] as feature name"):
+        est.fit(mixed, y)
+    with pytest.raises(TypeError, match="string names"):
+        est.predict(mixed[["b", "a", 0]])   # was no error at all: the columns silently swapped
+    np.testing.assert_array_equal(est.net_.theta, before)
+    np.testing.assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
+
+
 # -- threads ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_two_threads_fitting_one_estimator_take_turns(method):

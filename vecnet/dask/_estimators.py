@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..estimators import MLPClassifier, MLPRegressor
-from ..estimators._base import ScikitLearnStopping, check_random_state, convergence_warning
+from ..estimators._base import ScikitLearnStopping, check_random_state, convergence_warning, feature_names
 from ._compat import as_dask, is_dask_array
 from ._fit import fit as dask_fit
 from ._predict import predict as dask_predict
@@ -62,6 +62,8 @@ class _DaskMLPMixin:
         if self.n_estimators != 1:
             raise ValueError(f"n_estimators={self.n_estimators} is not supported by {type(self).__name__}: "
                              f"it trains one network on the cluster; use n_estimators=1")
+        raw = X
+        feature_names(raw)   # refuses column names of mixed types before anything changes
         X = as_dask(X, "X")
         if X.ndim != 2 or 0 in X.shape:
             raise ValueError(f"Expected a 2D array with at least one sample and one feature, "
@@ -72,6 +74,7 @@ class _DaskMLPMixin:
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                                  f"expecting {self.n_features_in_} features as input.")
+            self._check_feature_names(raw, reset=False)
         encode, n_outputs, classes = self._dask_targets(y, X.shape[0], reset=not warm)
         if warm and n_outputs != self.n_outputs_:
             raise ValueError(f"y has {n_outputs} outputs, but the model was fitted with {self.n_outputs_}")
@@ -83,6 +86,7 @@ class _DaskMLPMixin:
             self.net_.optimizer_state = None
         else:
             self._start(X.shape[1], n_outputs, dtype, rng)
+            self._check_feature_names(raw, reset=True)   # records a DataFrame's column names
             if classes is not None:   # the classifier's, assigned once every check has passed
                 self.classes_ = classes
         history = dask_fit(self.net_, X, y, rounds=self.max_iter, sync_every=self.sync_every,

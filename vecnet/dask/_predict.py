@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._compat import as_dask, require_dask
@@ -10,8 +12,14 @@ METHODS = ("predict", "predict_proba")
 
 
 def _apply(block, model, method):
-    """``model.method(block)`` for one chunk of rows."""
-    return getattr(model, method)(block)
+    """``model.method(block)`` for one chunk of rows.
+
+    A dask array has no column names: an estimator fitted with names warns so
+    once, at :func:`predict`'s probe, not once per chunk.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        return getattr(model, method)(block)
 
 
 def _n_features(model):

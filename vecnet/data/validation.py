@@ -29,7 +29,7 @@ def _as_float_array(a, name, dtype):
         raise ValueError(f"{name} is complex; vecnet needs real numbers")
     if arr.dtype.kind == "O":
         _check_object_numbers(arr, name)
-        arr = arr.astype(np.float64)
+        arr = missing_as_nan(arr).astype(np.float64)
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
@@ -43,10 +43,32 @@ def _as_float_array(a, name, dtype):
     return arr.astype(dtype, copy=False)
 
 
+def is_missing(value):
+    """True for pandas' missing value ``pd.NA`` (recognised by its type's name: pandas is not imported)."""
+    return type(value).__name__ == "NAType"
+
+
+def missing_as_nan(arr):
+    """An object array with every ``pd.NA`` replaced by NaN (a copy, if there is one); other arrays as they are.
+
+    pandas' nullable columns (``Int64``, ``Float64``, ``boolean``, Arrow-backed) give
+    object arrays holding ``pd.NA``, which ``astype(float)`` refuses with a
+    ``TypeError``: as NaN, it meets the NaN checks and their ``ValueError``.
+    """
+    if arr.dtype.kind != "O":
+        return arr
+    mask = np.fromiter((is_missing(v) for v in arr.flat), dtype=bool, count=arr.size).reshape(arr.shape)
+    if not mask.any():
+        return arr
+    out = arr.copy()
+    out[mask] = np.nan
+    return out
+
+
 def _check_object_numbers(arr, name):
-    """Refuse an object array holding anything but real numbers."""
+    """Refuse an object array holding anything but real numbers (``pd.NA`` counts as NaN)."""
     for value in arr.flat:
-        if isinstance(value, (numbers.Real, np.bool_)):
+        if isinstance(value, (numbers.Real, np.bool_)) or is_missing(value):
             continue
         if isinstance(value, numbers.Complex):
             raise ValueError(f"{name} is complex; vecnet needs real numbers")

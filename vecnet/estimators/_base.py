@@ -24,7 +24,7 @@ from functools import cache
 
 import numpy as np
 
-from ..data.validation import check_values
+from ..data.validation import check_values, is_missing, missing_as_nan
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -223,11 +223,19 @@ def _as_float(a, name, dtype):
         raise ValueError(f"Complex data not supported in {name}")
     if arr.dtype.kind not in "fiub":
         try:
-            arr = arr.astype(np.float64)
+            arr = missing_as_nan(arr).astype(np.float64)   # pd.NA: NaN, refused as NaN by the caller
         except TypeError as exc:
             raise TypeError(f"{name} must be numeric: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"{name} must be numeric: {exc}") from None
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
+        with np.errstate(over="ignore", under="ignore"):
+            out = arr.astype(dtype)
+        if not np.isfinite(out).all() and np.isfinite(arr).all():
+            raise ValueError(f"Input {name} has values as large as {float(np.abs(arr).max()):.3g}, beyond "
+                             f"the range of {np.dtype(dtype).name}, the estimator's dtype: scale {name} "
+                             f"or use dtype=numpy.float64")
+        return out
     return arr.astype(dtype, copy=False)
 
 
@@ -284,6 +292,9 @@ def check_target(y, n_samples, finite=True):
                          f"[{n_samples}, {arr.shape[0]}]")
     if finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise ValueError("Input y contains NaN or infinity.")
+    if arr.dtype.kind == "O" and any(v is None or is_missing(v) or isinstance(v, (float, np.floating)) and v != v
+                                     for v in arr.flat):
+        raise ValueError("Input y contains NaN (None, pd.NA or nan among the labels or targets).")
     return arr
 
 
@@ -365,13 +376,24 @@ def check_random_state(random_state):
 
 
 def feature_names(X):
-    """The column names of a DataFrame-like ``X`` as an object array when all are strings, else None."""
+    """The column names of a DataFrame-like ``X`` as an object array when all are strings, else None.
+
+    Names of which some are strings and some not are a ``TypeError``, as in scikit-learn.
+    """
     columns = getattr(X, "columns", None)
     if columns is None or isinstance(X, np.ndarray):
         return None
     names = list(columns)
-    if names and all(isinstance(n, str) for n in names):
+    strings = [isinstance(n, str) for n in names]
+    if names and all(strings):
         return np.asarray(names, dtype=object)
+    if any(strings):
+        kinds = sorted({type(n).__name__ for n in names})
+        raise TypeError(f"Feature names are only supported if all input features have string names, but "
+                        f"your input has {kinds} as feature name / column name types. If you want feature "
+                        f"names to be stored and validated, you must convert them all to strings, by using "
+                        f"X.columns = X.columns.astype(str) for example. Otherwise you can remove feature / "
+                        f"column names from your input data, or convert them all to a non-string data type.")
     return None
 
 

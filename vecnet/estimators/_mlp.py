@@ -61,6 +61,7 @@ from ._base import (
     check_random_state,
     check_training_target,
     convergence_warning,
+    feature_names,
     fit_lock,
 )
 from ._files import ACTIVATION_ALIASES, EstimatorFile
@@ -199,6 +200,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         """
         fit_params = _check_fit_params(fit_params)
         dtype = self._validate_params()
+        feature_names(X)   # refuses column names of mixed types before anything changes
         reset = not self.__sklearn_is_fitted__() or not (incremental or self.warm_start)
         if not reset:
             self._check_architecture(dtype)

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..data.validation import missing_as_nan
 from ..io import ModelFormatError, savable
 from ..training.metrics import r2_score
 from ._base import check_sample_weight, check_target, data_conversion_warning
@@ -241,8 +242,22 @@ class MLPClassifier(_BaseMLP):
         y = check_target(y, pred.shape[0])
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(f"y must hold one label per sample, got shape {y.shape}")
+        found, fitted = _label_kind(y), _label_kind(np.asarray(self.classes_))
+        if found != fitted:   # else every comparison is False: a silent 0.0
+            raise ValueError(f"Mix of label input types (string and number): y holds {found} labels, "
+                             f"but classes_ holds {fitted} ones")
         weight = check_sample_weight(sample_weight, pred.shape[0])
         return float(np.average(pred == y.reshape(-1), weights=weight))
+
+
+def _label_kind(labels):
+    """``"string"`` or ``"number"``: what the labels of the array ``labels`` are (``"mixed"`` for both)."""
+    if labels.dtype.kind in "US":
+        return "string"
+    if labels.dtype.kind != "O":
+        return "number"
+    kinds = {"string" if isinstance(v, str) else "number" for v in labels.flat}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
 def _check_classes(classes):
@@ -296,10 +311,12 @@ class MLPRegressor(_BaseMLP):
         y = check_target(y, n_samples, finite=False)
         if y.dtype.kind not in "fiub":
             try:
-                y = y.astype(np.float64)
+                y = missing_as_nan(y).astype(np.float64)   # pd.NA: NaN, refused by the scan
             except (TypeError, ValueError):
                 raise ValueError(f"MLPRegressor needs numeric targets, got dtype {y.dtype}") from None
         Y = y.reshape(n_samples, -1).astype(np.float64)
+        if Y.shape[1] == 0:
+            raise ValueError(f"Found y with 0 output(s) (shape={y.shape}) while a minimum of 1 is required.")
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}")
         return Y, None

@@ -212,6 +212,8 @@ def from_sklearn(est, **params):
     model.n_outputs_ = net.sizes[-1]
     if classifier:
         model.classes_ = np.array(est.classes_, copy=True)
+    if getattr(est, "feature_names_in_", None) is not None:   # checked at predict, as by scikit-learn
+        model.feature_names_in_ = np.array(est.feature_names_in_, dtype=object, copy=True)
     model.net_ = net
     model.estimators_ = [net]
     return model
@@ -308,6 +310,8 @@ def to_sklearn(model, **params):
     est.coefs_ = [W.copy() for W, _ in net.params]
     est.intercepts_ = [b.copy() for _, b in net.params]
     est.n_features_in_ = net.sizes[0]
+    if getattr(model, "feature_names_in_", None) is not None:
+        est.feature_names_in_ = np.array(model.feature_names_in_, dtype=object, copy=True)
     est.n_outputs_ = net.sizes[-1]
     est.n_layers_ = len(net.sizes)
     est.out_activation_ = {"identity": "identity", "sigmoid": "logistic",
