@@ -83,6 +83,20 @@ def test_demo_with_a_learning_rate_that_diverges_is_one_line_and_exit_2(capsys):
     _one_clear_line(err, "demo", "training diverged with lr=1e+308")
 
 
+def test_train_with_a_learning_rate_that_diverges_saves_nothing(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    table = np.column_stack([X, (X[:, 0] > 0).astype(int)])
+    (tmp_path / "ok.csv").write_text("a,b,c\n" + "".join(f"{float(a)!r},{float(b)!r},{int(c)}\n" for a, b, c in table))
+    model = tmp_path / "m.npz"
+    code, out, err = _exit_code(["train", tmp_path / "ok.csv", "--lr", "1e300", "--optimizer", "sgd",
+                                 "--engine", "numpy", "-o", model], capsys)
+    assert code == 2 and "Traceback" not in err
+    _one_clear_line(err, "train", "training diverged with --lr 1e+300: lower --lr (or scale the data); "
+                                  "nothing was saved")
+    assert not model.exists()   # was: saved, then the training score overflowed ("scale X")
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(label=st.one_of(st.integers(-2**70, 2**70), st.sampled_from([2**53, 2**53 + 2, -2**53, 2**63,
                                                                     2**64, -2**63 - 1024])))

@@ -24,12 +24,13 @@ from ..engines import engine_names
 
 TRAIN_EPILOG = """\
 examples:
-  vecnet train iris.csv --target species -o iris.npz
+  vecnet train iris.csv --target species_code -o iris.npz
   vecnet train houses.csv --task regression --hidden 64,32 --epochs 500 -o houses.npz
   vecnet train data.npy --target 0 --optimizer sgd --lr 0.01 --early-stopping -o model.npz
 
-The target is the last column unless --target names another (by header name, or by
-0-based index; negative indexes count from the end). With --task auto, a target of at
+Every cell must be a number (class labels too: 0, 1, 2, ...). The target is the last
+column unless --target names another (by header name, or by 0-based index; negative
+indexes count from the end). With --task auto, a target of at
 most 20 distinct integer values is a classification, anything else a regression.
 Training stops at --epochs, or earlier once the loss has not improved by 1e-4 for 10
 epochs (with --early-stopping: the accuracy or R^2 on the held-out part).
@@ -220,6 +221,7 @@ def train(args):
     """Run ``vecnet train``; returns the exit code."""
     from ..estimators import MLPClassifier, MLPRegressor
     from ..io import save
+    from ..training import DivergenceWarning
 
     check_output(args.out)
     check_not_an_input(args.out, "-o", [("training data", args.data)])
@@ -253,6 +255,14 @@ def train(args):
         est.fit(X, y)
         elapsed = time.perf_counter() - t0
     _report_warnings("train", caught)
+    if any(issubclass(w.category, DivergenceWarning) for w in caught):
+        raise ValueError(f"training diverged with --lr {args.lr:g}: lower --lr (or scale the data); "
+                         f"nothing was saved")
+    try:   # before saving: a model whose outputs overflow on its own training data is not saved
+        training_score = est.score(X, y)
+    except ValueError as exc:
+        raise ValueError(f"the trained model cannot predict its own training data with --lr {args.lr:g} "
+                         f"({exc}); lower --lr; nothing was saved") from None
     feature_names = None if names is None else [n for i, n in enumerate(names) if i != t]
     metadata = {"task": task, "target": names[t] if names else t, "target_index": t,
                 "features": feature_names, "n_columns": data.shape[1],
@@ -264,7 +274,7 @@ def train(args):
     print(f"{cls.__name__} {list(est.net_.sizes)} on {X.shape[0]} samples x {X.shape[1]} features "
           f"({what}; target column {metadata['target']!r})")
     print(f"{est.n_iter_} epochs in {elapsed:.2f} s (engine {est.engine_}); final loss "
-          f"{est.loss_curve_[-1]:.6g}; training {metric} {est.score(X, y):.4f}")
+          f"{est.loss_curve_[-1]:.6g}; training {metric} {training_score:.4f}")
     if args.early_stopping:
         print(f"best validation {metric} {est.best_validation_score_:.4f} (weights of that epoch kept)")
     print(f"saved to {args.out}")
