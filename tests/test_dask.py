@@ -355,6 +355,23 @@ def test_dask_estimators_record_a_dataframes_column_names(client):
         vd.DaskMLPClassifier(client=client, **kw).fit(df.set_axis([0, "b", "c"], axis=1), y)
 
 
+def test_dask_estimators_take_pandas_nullable_columns(client):
+    pd = pytest.importorskip("pandas")
+    X, _ = _data(50)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    Y = df[["a", "b"]].round().astype("Int64")   # numbers, no NA: an object array through numpy
+    kw = dict(hidden_layer_sizes=(3,), max_iter=2, random_state=0, engine="numpy", shuffle=False)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est = vd.DaskMLPRegressor(client=client, **kw).fit(df, Y)   # was: "needs numeric targets"
+    with pytest.warns(vecnet.ConvergenceWarning):
+        ref = vecnet.MLPRegressor(**kw).fit(df, Y)
+    np.testing.assert_array_equal(est.net_.theta, ref.net_.theta)
+    holed = df.astype("Float64")
+    holed.iloc[7, 2] = pd.NA
+    with pytest.raises(ValueError, match=r"X contains 1 NaN value \(the first at \[7, 2\]\)"):
+        vd.DaskMLPRegressor(client=client, **kw).fit(holed, Y)   # was a TypeError from a worker
+
+
 def test_history_has_validation_per_round(client):
     X, y = _data()
     history = vd.fit(_net(), da.from_array(X, chunks=(100, 3)), y, rounds=2, batch_size=8, engine="numpy",

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..data.lazy import DaskRows, is_dask_array  # noqa: F401  (re-exported)
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows  # noqa: F401  (re-exported)
-from ..data.validation import check_positive_int  # noqa: F401
+from ..data.validation import _check_object_numbers, check_positive_int, missing_as_nan  # noqa: F401
 from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401
@@ -50,6 +50,13 @@ def as_dask(a, name, row_chunks=None):
                         f"{name}.to_dask_array(lengths=True)")
     if not is_dask_array(a):
         arr = np.asarray(a)
+        if arr.dtype.kind == "O":   # pandas' nullable columns: numbers and pd.NA (as NaN) become float64
+            try:
+                _check_object_numbers(arr, name)
+            except (TypeError, ValueError):
+                pass   # labels, or values the checks downstream refuse in their own words
+            else:
+                arr = missing_as_nan(arr).astype(np.float64)
         a = da.from_array(arr, chunks=(row_chunks or arr.shape[0],) + arr.shape[1:])
     if a.ndim == 0:
         raise ValueError(f"{name} must be 1-D or 2-D, got a scalar")
