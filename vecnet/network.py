@@ -314,6 +314,8 @@ class Network:
 
         Like :meth:`gradients`, this trusts its inputs: finite arrays of the
         network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
+        A loss beyond the float maximum is ``inf``, without a warning, whatever
+        the caller's ``numpy.errstate`` (training stops such an epoch as diverged).
         """
         with np.errstate(over="ignore", under="ignore"):
             acts, Z = self._forward(X, keep=True)
