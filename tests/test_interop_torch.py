@@ -215,6 +215,28 @@ def test_from_torch_refuses_what_vecnet_does_not_have(module, loss, kwargs, mess
         from_torch(module(), loss, **kwargs)
 
 
+class _Doubled(nn.Linear):
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+def _hooked(on_sequential=False):
+    module = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    (module if on_sequential else module[2]).register_forward_hook(lambda mod, args, out: out * 10)
+    return module
+
+
+@pytest.mark.parametrize("module, message", [
+    (lambda: nn.Sequential(_Doubled(3, 4), nn.ReLU(), nn.Linear(4, 1)), "_Doubled is a subclass of Linear"),
+    (lambda: _hooked(), "layer 2: Linear has forward hooks"),
+    (lambda: _hooked(on_sequential=True), "the Sequential has forward hooks"),
+])
+def test_from_torch_refuses_layers_whose_forward_it_cannot_know(module, message):
+    """These computed something else than their weights say: they were read silently as plain layers."""
+    with pytest.raises(ValueError, match=message):
+        from_torch(module(), nn.MSELoss())
+
+
 def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r'pip install "vecnet\[torch\]"'):

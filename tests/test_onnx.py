@@ -33,7 +33,8 @@ def fitted(cls, y_kind, dtype="float64"):
     y = {"binary": np.arange(60) % 2, "strings": np.array(["cat", "dog", "emu"])[np.arange(60) % 3],
          "multiclass": np.arange(60) % 4, "one": X @ [1.0, -2.0, 0.5, 0.0],
          "three": X[:, :3] * [1.0, -2.0, 3.0], "binary strings": np.array(["no", "yes"])[np.arange(60) % 2],
-         "float labels": (np.arange(60) % 3) * 2.0}[y_kind]
+         "float labels": (np.arange(60) % 3) * 2.0,
+         "uint64 past int64": np.array([7, 2**63 + 5], dtype=np.uint64)[np.arange(60) % 2]}[y_kind]
     est = cls((8, 5), activation="tanh", max_iter=30, random_state=0, engine="numpy", dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vecnet.ConvergenceWarning)
@@ -64,7 +65,8 @@ def test_network_float64_and_float32(tmp_path, name, n):
 
 
 @pytest.mark.parametrize("n", ROWS)
-@pytest.mark.parametrize("y_kind", ["binary", "binary strings", "multiclass", "strings", "float labels"])
+@pytest.mark.parametrize("y_kind", ["binary", "binary strings", "multiclass", "strings", "float labels",
+                                    "uint64 past int64"])
 def test_classifier_label_and_probabilities(y_kind, n):
     est = fitted(vecnet.MLPClassifier, y_kind)
     X = rows(n, seed=3) * 2
@@ -122,6 +124,9 @@ def test_writing_is_atomic_and_replaces(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         export_onnx(net, tmp_path / "missing" / "m.onnx")
+    (tmp_path / "adir.onnx").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"adir\.onnx: it is a directory"):   # not the temporary's name
+        export_onnx(net, tmp_path / "adir.onnx")
 
 
 def test_bad_arguments():

@@ -83,6 +83,8 @@ def atomic_write(path, write):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: the directory {folder} does not exist")
+    if os.path.isdir(path):   # else the rename fails naming the temporary file
+        raise IsADirectoryError(f"cannot save to {path}: it is a directory; name a file in it")
     if os.path.exists(path):
         mode = os.stat(path).st_mode & 0o777
     else:

@@ -10,10 +10,14 @@ Outputs:
 - :class:`~vecnet.MLPRegressor`: ``predictions``, ``(batch,)`` for one output,
   else ``(batch, n_outputs)``, what ``predict`` gives;
 - :class:`~vecnet.MLPClassifier`: ``label`` ``(batch,)`` holding values of
-  ``classes_`` (int64, float64, bool or string), what ``predict`` gives, and
+  ``classes_`` (int64, uint64 for labels past int64's range, float64, bool or
+  string), what ``predict`` gives, and
   ``probabilities`` ``(batch, n_classes)``, what ``predict_proba`` gives. Two
   classes: ``probabilities = [1 - p, p]`` and ``label = classes_[p > 0.5]``;
   more: ``label = classes_[argmax]`` (the first maximum on ties, as numpy).
+
+The graph does not check its input: NaN or inf rows give NaN or arbitrary
+outputs (and a label), where ``predict`` refuses them.
 
 Opset 17 (ONNX IR version 8), so onnxruntime 1.13 and later run it.
 """
@@ -45,8 +49,10 @@ def _check_dtype(dtype, default):
 
 
 def _classes_array(classes):
-    """``classes_`` as an array ONNX can hold: int64, float64, bool or str."""
+    """``classes_`` as an array ONNX can hold: int64 (uint64 past int64's range), float64, bool or str."""
     classes = np.asarray(classes)
+    if classes.dtype.kind == "u" and classes.size and int(classes.max()) > np.iinfo(np.int64).max:
+        return classes.astype(np.uint64)   # int64 would wrap them round to negative labels
     if classes.dtype.kind in "iu":
         return classes.astype(np.int64)
     if classes.dtype.kind == "f":

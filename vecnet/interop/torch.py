@@ -94,10 +94,22 @@ def to_torch(net):
 
 def _layers(module, nn):
     """``[(Linear, activation name or None), ...]`` of a Sequential (or a single Linear)."""
+    if isinstance(module, nn.Sequential) and (module._forward_hooks or module._forward_pre_hooks):
+        raise ValueError("the Sequential has forward hooks, which may change what it computes; vecnet "
+                         "reads the weights alone: remove the hooks first")
+    if isinstance(module, nn.Sequential) and type(module) is not nn.Sequential:
+        raise ValueError(f"{type(module).__name__} is a subclass of Sequential, whose forward vecnet cannot "
+                         f"know; only torch.nn.Sequential itself is read")
     modules = list(module) if isinstance(module, nn.Sequential) else [module]
     by_class = {getattr(nn, cls): name for name, cls in TORCH_ACTIVATIONS.items()}
     layers = []
     for i, m in enumerate(modules):
+        if getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None):
+            raise ValueError(f"layer {i}: {type(m).__name__} has forward hooks, which may change what it "
+                             f"computes; vecnet reads the weights alone: remove the hooks first")
+        if isinstance(m, nn.Linear) and type(m) is not nn.Linear:
+            raise ValueError(f"layer {i}: {type(m).__name__} is a subclass of Linear, whose forward vecnet "
+                             f"cannot know; only torch.nn.Linear itself is read")
         if isinstance(m, nn.Linear):
             if m.bias is None:
                 raise ValueError(f"layer {i}: a Linear without bias; every vecnet layer has one")
