@@ -114,3 +114,43 @@ def test_divergence_puts_back_the_optimizer_state_of_the_epochs_start(engine, ba
         np.testing.assert_array_equal(diverged.optimizer_state.steps, exact.optimizer_state.steps)
     else:
         assert not diverged.optimizer_state.memory.any() and diverged.optimizer_state.steps[0] == 0
+
+
+def _blowing_up():
+    """Data and a network whose second epoch's weights make the outputs overflow (the losses stay finite)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3)) * 10
+    y = X.sum(axis=1) * 100
+    return X, y, Network([3, 4, 1], activation="relu", output_activation="identity", seed=0)
+
+
+def test_validation_outputs_that_overflow_are_divergence():
+    """They raised ``ValueError: the network's outputs are not finite ... scale X`` from the validation."""
+    X, y, net = _blowing_up()
+    start = net.theta.copy()
+    with pytest.warns(DivergenceWarning, match="epoch 1: the outputs on the validation data stopped being finite"):
+        history = net.fit(X, y, epochs=5, lr=1e-3, batch_size=5, engine="numpy", validation_data=(X, y))
+    assert history.stopped == "diverged"   # epoch 1's losses were finite, its weights 7.8e171
+    assert history.loss == history.val_loss == history.epoch_time == []
+    np.testing.assert_array_equal(net.theta, start)   # that epoch's start
+    assert np.isfinite(net.predict(X)).all()
+
+
+def test_fit_many_stops_a_network_whose_validation_overflows_as_its_solo_fit_does():
+    import vecnet
+
+    X, y, net = _blowing_up()
+    calm = Network([3, 4, 1], activation="relu", output_activation="identity", seed=1)
+    nets = [net.copy(), calm.copy()]
+    with pytest.warns(DivergenceWarning):
+        histories = vecnet.fit_many(nets, X, y, epochs=4, lr=[1e-3, 1e-9], batch_size=5, engine="numpy",
+                                    validation_data=(X, y))
+    for many, solo, lr, history in zip(nets, [net, calm], [1e-3, 1e-9], histories):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            expected = solo.fit(X, y, epochs=4, lr=lr, batch_size=5, engine="numpy", validation_data=(X, y))
+        np.testing.assert_array_equal(many.theta, solo.theta)
+        assert (history.stopped, history.loss, history.val_loss) == (expected.stopped, expected.loss,
+                                                                    expected.val_loss)
+    assert [h.stopped for h in histories] == ["diverged", None]

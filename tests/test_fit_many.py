@@ -227,3 +227,12 @@ def test_bad_settings_are_refused_with_the_reason(options, message):
         fit_many(nets, X, y, **options)
     for net, theta in zip(nets, before):
         np.testing.assert_array_equal(net.theta, theta)
+
+
+@pytest.mark.parametrize("seed", [lambda: np.random.PCG64(7), lambda: [np.random.default_rng(1)] * 2])
+def test_one_generator_object_for_several_networks_is_refused(seed):
+    """A BitGenerator, or one Generator listed twice, was shared: no network matched its solo fit."""
+    X, y = vecnet.article_data()
+    nets = [vecnet.Network([2, 2, 1], seed=0) for _ in range(2)]
+    with pytest.raises(ValueError, match=r"one Generator \(or BitGenerator\) cannot drive"):
+        vecnet.fit_many(nets, X, y, epochs=2, shuffle=True, seed=seed(), engine="numpy")

@@ -262,3 +262,40 @@ def test_divergence_stops_with_a_warning_and_finite_weights(engine):
     with pytest.warns(vecnet.DivergenceWarning, match="smaller learning rate"):
         h = net.fit(X * 1e3, y * 1e3, epochs=20, lr=10.0, engine=engine)
     assert h.stopped == "diverged" and np.isfinite(net.theta).all()
+
+
+def test_an_optimizer_with_its_own_step_is_run_by_numpy_never_by_the_kernel():
+    """The compiled kernel runs SGD's or Adam's update: it silently ignored a subclass's own step."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Frozen(vecnet.SGD):
+        def step(self, theta, grad, state, t, scratch=None):
+            pass   # never updates: the weights must stay as they are
+
+    X, y = vecnet.article_data()
+    for engine in ("numpy", "auto"):
+        net = vecnet.Network([2, 2, 1], seed=0)
+        start = net.theta.copy()
+        history = net.fit(X, y, epochs=2, optimizer=Frozen(), engine=engine)
+        assert history.engine == "numpy"   # auto would pick numba for the article's network
+        np.testing.assert_array_equal(net.theta, start)
+    with pytest.raises(ValueError, match="engine 'numba' runs vecnet.SGD's and vecnet.Adam's updates.*Frozen"):
+        vecnet.Network([2, 2, 1], seed=0).fit(X, y, epochs=1, optimizer=Frozen(), engine="numba")
+    with pytest.raises(ValueError, match="optimizer must be a vecnet.SGD or vecnet.Adam"):
+        vecnet.Network([2, 2, 1]).fit(X, y, epochs=1, optimizer=vecnet.optimizers.Optimizer(), engine="numpy")
+
+
+def test_early_stopping_false_is_none():
+    X, y = vecnet.article_data()
+    a, b = vecnet.Network([2, 2, 1], seed=0), vecnet.Network([2, 2, 1], seed=0)
+    a.fit(X, y, epochs=3, engine="numpy", early_stopping=False)
+    b.fit(X, y, epochs=3, engine="numpy")
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+def test_predict_of_overflowing_opposite_outputs_is_a_value_error_without_a_runtime_warning():
+    net = vecnet.Network([1, 2], activation="identity", output_activation="identity", seed=0)
+    net.set_params([(np.array([[1e300, -1e300]]), np.zeros(2))])
+    with pytest.raises(ValueError, match="outputs are not finite"):   # was: RuntimeWarning under -W error
+        net.predict([[1e10]])

@@ -237,7 +237,9 @@ class Network:
             X = self._check_input(X)
             out = self._forward(X, True) if keep else forward_blocks(self, X)
         A = out[0][-1] if keep else out
-        if not (math.isfinite(np.add.reduce(A, axis=None)) or np.isfinite(A).all()):
+        with np.errstate(over="ignore", invalid="ignore"):   # a sum of +inf and -inf: checked just below
+            total = np.add.reduce(A, axis=None)
+        if not (math.isfinite(total) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
             check_finite(self.theta, self.layout())
             raise ValueError(

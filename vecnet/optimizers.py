@@ -256,6 +256,9 @@ def starting_state(state, optimizer, n_params, dtype):
 def make_optimizer(optimizer, lr=None):
     """An :class:`Optimizer` from a name (``"sgd"``, ``"adam"``) or an instance; ``lr`` overrides."""
     if isinstance(optimizer, Optimizer):
+        if not isinstance(optimizer, (SGD, Adam)):
+            raise ValueError(f"optimizer must be a vecnet.SGD or vecnet.Adam (or a subclass), got "
+                             f"{type(optimizer).__name__}, which has no update of its own")
         if lr is not None and lr != optimizer.lr:
             raise ValueError("pass lr either to fit or to the optimizer, not both")
         return optimizer

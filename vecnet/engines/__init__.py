@@ -57,15 +57,27 @@ def choose_engine(net, n_samples, batch_size):
 
 
 def resolve(name, net, n_samples, batch_size, optimizer, shuffled=False, streamed=False):
-    """The engine called ``name`` (``"auto"``: :func:`choose_engine`), after it accepted the work.
+    """The engine called ``name``, after it accepted the work.
+
+    ``"auto"``: the engine :func:`choose_engine` names, or, if it refuses the work
+    (the compiled engine and an optimizer with its own ``step``), the next cheapest
+    that takes it.
 
     Raises
     ------
     ValueError
         Unknown name, or the engine cannot run this training (the message says why).
     """
-    if name == AUTO:
-        name = choose_engine(net, n_samples, batch_size)
+    if name == AUTO:   # the cheapest engine that takes the work (a custom optimizer: numpy)
+        costs = ((e.cost(net, n_samples, batch_size), n) for n, e in ENGINES.items())
+        ranked = [n for c, n in sorted(c_n for c_n in costs if c_n[0] is not None)]
+        for candidate in ranked:
+            try:
+                ENGINES[candidate].check(net, n_samples, batch_size, optimizer, shuffled, streamed)
+            except ValueError:
+                continue
+            return ENGINES[candidate]
+        name = ranked[0]   # none takes it: the cheapest says why, below
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; valid ones are {list(engine_names())}")
     engine = ENGINES[name]

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..optimizers import OptimizerState
+from ..optimizers import SGD, Adam, OptimizerState
 from ._kernel_config import kernel_settings
 from .base import Engine
 
@@ -120,6 +120,12 @@ class NumbaEngine(Engine):
 
     def __init__(self):
         self._warmed = set()   # argument types compiled (or loaded) for in this process
+
+    def check(self, net, n_samples, batch_size, optimizer, shuffled, streamed):
+        """Refuse an optimizer with its own ``step``: the kernel runs SGD's or Adam's update, compiled."""
+        if type(optimizer).step not in (SGD.step, Adam.step):
+            raise ValueError(f"engine 'numba' runs vecnet.SGD's and vecnet.Adam's updates in compiled code; "
+                             f"{type(optimizer).__name__} has its own step: use engine='numpy'")
 
     def run_epochs(self, net, X, Y, orders, epochs, batch_size, optimizer, state):
         return run_numba(net, X, Y, orders, epochs, batch_size, optimizer, state)

@@ -135,8 +135,10 @@ class Settings:
         optimizer = make_optimizer(optimizer, lr)
         if early_stopping is True:
             early_stopping = EarlyStopping()
+        elif early_stopping is False:   # as None: no early stopping
+            early_stopping = None
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-            raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True or None, "
+            raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True, False or None, "
                              f"got {early_stopping!r}")
         callbacks = check_callbacks(callbacks)
         return cls(epochs, batch_size, optimizer, engine, bool(shuffle), seed, early_stopping,
@@ -198,6 +200,8 @@ def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
     logs = {"loss": history.loss[-1]}
     if val is not None:
         val_loss, val_metric = evaluate(net, val, val.block_rows(chunk_bytes))
+        if not np.isfinite(val_loss):   # the epoch's weights blow up on the validation rows
+            return "diverged"
         history.val_loss.append(val_loss)
         history.val_metric.append(val_metric)
         logs.update({"val_loss": val_loss, f"val_{history.metric}": val_metric})
@@ -207,6 +211,11 @@ def _end_of_epoch(net, history, val, chunk_bytes, progress, stopper, callbacks):
     early = stopper is not None and stopper.update(epoch, logs)
     asked = any([_stops(cb(epoch, dict(logs))) for cb in callbacks])   # every callback sees every epoch
     return "early_stopping" if early else "callback" if asked else None
+
+
+def _drop_last_epoch(history):
+    """Forget the last epoch's training loss and time: it diverged on the validation data."""
+    del history.loss[-1:], history.epoch_time[-1:]
 
 
 def _stops(value):
@@ -263,7 +272,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         the data is clipped to it with a warning.
     engine : {"auto", "numpy", "numba", "reference"}, default "auto"
         ``"auto"`` chooses from the workload; see :func:`vecnet.engines.choose_engine`.
-    optimizer : {"sgd", "adam"} or vecnet.optimizers.Optimizer, default "sgd"
+    optimizer : {"sgd", "adam"}, vecnet.SGD or vecnet.Adam, default "sgd"
     shuffle : bool, default False
         Visit the samples in a fresh random order each epoch, drawn from
         ``seed``: the same seed gives the same orders, hence the same weights.
@@ -277,9 +286,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         Hold out this fraction of the samples, taken from the *end* of ``X``
         and ``y`` (not at random: it is a view, so it works on streamed data;
         shuffle ordered data beforehand), as validation data.
-    early_stopping : EarlyStopping or True, optional
+    early_stopping : EarlyStopping, bool or None, optional
         Stop when the monitored loss stops improving; ``True`` means
-        ``EarlyStopping()`` (monitoring ``val_loss``).
+        ``EarlyStopping()`` (monitoring ``val_loss``), ``False`` as ``None``: none.
     callbacks : sequence of callables, optional
         Each is called as ``callback(epoch, logs)`` after every epoch, ``logs`` a
         dict with ``loss``, ``time`` and, with validation, ``val_loss`` and
@@ -408,6 +417,14 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
         if not per_epoch:
             continue
         reason = _end_of_epoch(net, history, val, settings.chunk_bytes, progress, stopper, callbacks)
+        if reason == "diverged":   # on the validation rows: the epoch does not count, as above
+            _restore(net, state, checkpoint)
+            _drop_last_epoch(history)
+            history.stopped = "diverged"
+            warnings.warn(f"training diverged in epoch {done}: the outputs on the validation data "
+                          f"stopped being finite; the weights are those after epoch {done - 1}. "
+                          f"Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel)
+            return
         if reason is not None:
             history.stopped = reason
             return

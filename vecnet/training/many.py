@@ -32,6 +32,7 @@ from .loop import (
     DivergenceWarning,
     History,
     Settings,
+    _drop_last_epoch,
     _end_of_epoch,
     _target_loss,
     _validation_rows,
@@ -123,7 +124,7 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
         visits the samples in the same orders) or one per network.
     validation_data : (X_val, y_val), optional
         Evaluated for every network after each of its epochs.
-    early_stopping : EarlyStopping or True, optional
+    early_stopping : EarlyStopping, bool or None, optional
         One rule, applied to each network on its own (it stops alone).
     verbose : bool, default False
         One progress report for all networks, per epoch.
@@ -150,9 +151,10 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     lrs, l2s, seeds = _per_model(lr, k, "lr"), _per_model(l2, k, "l2"), _per_model(seed, k, "seed")
     for s in seeds:
         check_seed(s)
-    if shuffle and k > 1 and isinstance(seed, np.random.Generator):
-        raise ValueError("one Generator cannot drive the shuffling of several networks alone; pass "
-                         "an int (the same orders for all) or one seed per network")
+    stateful = [s for s in seeds if isinstance(s, (np.random.Generator, np.random.BitGenerator))]
+    if shuffle and len({id(s) for s in stateful}) < len(stateful):   # each network would draw from it in turn
+        raise ValueError("one Generator (or BitGenerator) cannot drive the shuffling of several networks; "
+                         "pass an int (the same orders for all) or one seed per network")
     # checked once; each network's copy differs in its seed and its optimizer's lr and l2
     # (the optimizer and the early-stopping rule are frozen: the copies may share them)
     shared = Settings.check(epochs, None, batch_size, engine, optimizer, shuffle, seeds[0], early_stopping, (),
@@ -321,23 +323,33 @@ class _Run:
                     diverged.append(i)
             done += count
             if per_epoch:
-                self._end_of_epoch()
+                diverged += self._end_of_epoch(checkpoint)
             if progress is not None:
                 for e in range(done - count, done):
                     progress.update(e, {"training": int(self.active.sum()), "time": elapsed / count})
             count = max(1, int(count * CALL_SECONDS / max(elapsed, 1e-6)))
         _warn_diverged(diverged, k, stacklevel)
 
-    def _end_of_epoch(self):
-        """Validation and early stopping of each model still training, as the solo loop does it."""
+    def _end_of_epoch(self, checkpoint):
+        """Validation and early stopping of each model still training, as the solo loop does it.
+
+        Returns the models whose validation outputs overflowed: put back to ``checkpoint``
+        (the epoch's start) and stopped as diverged, as the solo loop does.
+        """
+        diverged = []
         for i in np.flatnonzero(self.active):
             net, history = self.nets[i], self.histories[i]
             net.theta[...] = self.thetas[i]
             reason = _end_of_epoch(net, history, self.val, self.settings.chunk_bytes, None,
                                    self.stoppers[i], ())
+            if reason == "diverged":
+                self.thetas[i], self.memory[i], self.steps[i] = (c[i] for c in checkpoint)
+                _drop_last_epoch(history)
+                diverged.append(i)
             if reason is not None:
                 history.stopped = reason
                 self.active[i] = False
+        return diverged
 
     def write_back(self, states):
         """Each network's weights and optimizer state from the stacks."""

@@ -10,6 +10,8 @@ without holding it whole.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..losses import get_loss
@@ -116,7 +118,10 @@ def r2_score(Y, P, sample_weight=None):
 
 
 def evaluate(net, rows, block_rows):
-    """Loss and metric of ``net`` on :class:`vecnet.data.rows.Rows` ``rows``.
+    """Loss and metric of ``net`` on :class:`vecnet.data.rows.Rows` ``rows``; ``(inf, nan)`` if its outputs overflow.
+
+    The rows are checked data, so outputs that are not finite come from the weights
+    (training that blew up): the training loop counts that as divergence.
 
     Returns
     -------
@@ -128,9 +133,13 @@ def evaluate(net, rows, block_rows):
     loss = get_loss(net.loss)
     metric = metric_for(net.loss)
     total = 0.0
-    for lo, hi in rows.blocks(block_rows):
-        X, Y = rows.take(lo, hi)
-        acts, Z = net.forward(X, keep=True)
-        total += loss.value(Y, acts[-1], Z) * len(X)
-        metric.update(Y, acts[-1])
-    return total / len(rows), metric.result()
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        for lo, hi in rows.blocks(block_rows):
+            X, Y = rows.take(lo, hi)
+            try:
+                acts, Z = net.forward(X, keep=True)
+            except ValueError:   # a layer overflowed (forward refuses outputs that are not finite)
+                return math.inf, math.nan
+            total += loss.value(Y, acts[-1], Z) * len(X)
+            metric.update(Y, acts[-1])
+        return total / len(rows), metric.result()
