@@ -32,13 +32,21 @@ def _as_float_array(a, name, dtype):
         arr = missing_as_nan(arr).astype(np.float64)
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
+
+
+def as_dtype(arr, dtype, subject, remedy):
+    """The numeric array ``arr`` in ``dtype``; ``ValueError`` when a finite value is beyond its range.
+
+    The message reads ``f"{subject} values as large as ..., beyond the range of
+    {dtype}, {remedy}"``.
+    """
     if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
         with np.errstate(over="ignore", under="ignore"):  # tiny values may round to 0: fine
             out = arr.astype(dtype)
         if not np.isfinite(out).all() and np.isfinite(arr).all():
-            raise ValueError(f"{name} has values as large as {float(np.abs(arr).max()):.3g}, beyond "
-                             f"the range of {np.dtype(dtype).name}, the network's dtype: scale "
-                             f"{name} or use a float64 network")
+            raise ValueError(f"{subject} values as large as {float(np.abs(arr).max()):.3g}, beyond "
+                             f"the range of {np.dtype(dtype).name}, {remedy}")
         return out
     return arr.astype(dtype, copy=False)
 

@@ -52,8 +52,13 @@ def choose_engine(net, n_samples, batch_size):
     AUTO_CROSSOVER``, else ``"numpy"`` (see :mod:`vecnet.engines.numpy_engine`
     for the measurements).
     """
-    costs = [(e.cost(net, n_samples, batch_size), name) for name, e in ENGINES.items()]
-    return min((c, name) for c, name in costs if c is not None)[1]
+    return _ranked(net, n_samples, batch_size)[0]
+
+
+def _ranked(net, n_samples, batch_size):
+    """The names of the engines that have a cost for this work, cheapest first (ties: by name)."""
+    costs = ((e.cost(net, n_samples, batch_size), name) for name, e in ENGINES.items())
+    return [name for _, name in sorted(c for c in costs if c[0] is not None)]
 
 
 def resolve(name, net, n_samples, batch_size, optimizer, shuffled=False, streamed=False):
@@ -69,8 +74,7 @@ def resolve(name, net, n_samples, batch_size, optimizer, shuffled=False, streame
         Unknown name, or the engine cannot run this training (the message says why).
     """
     if name == AUTO:   # the cheapest engine that takes the work (a custom optimizer: numpy)
-        costs = ((e.cost(net, n_samples, batch_size), n) for n, e in ENGINES.items())
-        ranked = [n for c, n in sorted(c_n for c_n in costs if c_n[0] is not None)]
+        ranked = _ranked(net, n_samples, batch_size)
         for candidate in ranked:
             try:
                 ENGINES[candidate].check(net, n_samples, batch_size, optimizer, shuffled, streamed)

@@ -24,7 +24,7 @@ from functools import cache
 
 import numpy as np
 
-from ..data.validation import check_values, is_missing, missing_as_nan
+from ..data.validation import as_dtype, check_values, is_missing, missing_as_nan
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -228,15 +228,8 @@ def _as_float(a, name, dtype):
             raise TypeError(f"{name} must be numeric: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
-        with np.errstate(over="ignore", under="ignore"):
-            out = arr.astype(dtype)
-        if not np.isfinite(out).all() and np.isfinite(arr).all():
-            raise ValueError(f"Input {name} has values as large as {float(np.abs(arr).max()):.3g}, beyond "
-                             f"the range of {np.dtype(dtype).name}, the estimator's dtype: scale {name} "
-                             f"or use dtype=numpy.float64")
-        return out
-    return arr.astype(dtype, copy=False)
+    return as_dtype(arr, dtype, f"Input {name} has",
+                    f"the estimator's dtype: scale {name} or use dtype=numpy.float64")
 
 
 def check_features(X, dtype, n_features=None, estimator="estimator", training=False):
