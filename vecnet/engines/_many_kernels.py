@@ -4,9 +4,8 @@ Two kernels, each built per :class:`~vecnet.engines._kernel_config.KernelConfig`
 (cached in memory and on disk, like :func:`vecnet.engines._kernels.build_kernel`):
 
 - :func:`build_many_kernel`, for any configuration: a loop over a range of models,
-  each model running the solo kernel's arithmetic (:func:`_train_one`, the solo
-  epoch loop made of the same pieces) on its own row of ``thetas`` and its own
-  rows of the workspaces.
+  each model running the solo kernel's arithmetic (the solo epoch loop made of the
+  same pieces) on its own row of ``thetas`` and its own rows of the workspaces.
 - :func:`build_side_kernel`, for per-sample plain SGD of small networks
   (:func:`side_by_side`): the weights laid out ``[param, model]`` (flat,
   ``T[p * K + k]``), the model loop innermost, so one SIMD instruction updates
@@ -18,10 +17,13 @@ Two kernels, each built per :class:`~vecnet.engines._kernel_config.KernelConfig`
 
 Threads: both kernels release the GIL (``nogil``), and
 :mod:`vecnet.engines._many_train` runs one call per thread on its own range of
-models (blocks). That compiles about like a solo kernel: measured side by side
-under load (2-core machine, load 2.8), the article's configuration compiled in
-8.6 s (solo kernel 6.8 s) and a batch tanh/momentum one in 15.3 s (solo 12.8 s);
-with ``parallel=True`` and ``prange`` the same kernels took 14.9 s and 23 s.
+models (blocks). That compiles about like a solo kernel: measured on an idle
+2-core machine (AVX2), a batch tanh/momentum configuration compiled in 17.1 s
+(solo kernel 17.2 s) and a per-sample tanh/Adam one in 8.9 s (solo 9.3 s); with
+``parallel=True`` and ``prange`` they took about 1.5 times as long. Before the
+epoch loop moved into the kernel itself (it sat in an inlined function taking the
+configuration as arguments, so both the per-sample and the batch path were
+compiled), the same two took 29.0 s and 24.2 s.
 
 No model's arithmetic depends on another model or on the thread count: the
 models only share the read-only data. The divergence rule is the solo kernel's
@@ -41,7 +43,7 @@ from numba import njit
 from ..codes import BCE, CONSTANT, IDENTITY, INVSCALING, MSE, RELU, SGD, SIGMOID, TANH
 from . import _kernels
 from ._exp import exp as vexp
-from ._kernel_layers import backward, forward
+from ._kernel_layers import backward_batch, backward_sample, forward_batch, forward_sample
 from ._kernel_pieces import (
     HOT_OPTIONS,
     JIT_OPTIONS,
@@ -76,61 +78,6 @@ def side_by_side(config):
             and config.loss in _SIDE_LOSSES)
 
 
-@njit(**HOT_OPTIONS)
-def _train_one(theta, lay, offs, hyper, lr0, l2, X, Y, orders, e_from, e_to, batch, state, steps, losses,
-               work, hidden, output, loss, optimizer, momentum, nesterov, use_l2, per_sample, schedule):
-    """The solo kernel's epochs ``e_from .. e_to - 1`` for one model (its rate ``lr0``, its ``l2``).
-
-    ``work`` is the model's ``(A, D, Z, WT, grad, saved, saved_state, saved_steps)``. Returns the
-    epoch it stopped at: ``e_to``, or the epoch that diverged (then put back).
-    """
-    A, D, Z, WT, grad, saved, saved_state, saved_steps = work
-    invscaling = schedule == INVSCALING
-    fused = optimizer == SGD and not momentum
-    memory = not fused
-    n_layers = lay.shape[0]
-    n = U(X.shape[0])
-    n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
-    n_orders = orders.shape[0]
-    e = e_from
-    while e < e_to:
-        copy(saved, theta)
-        if memory:
-            copy_rows(saved_state, state)
-        saved_steps[0] = steps[0]
-        o = e % n_orders if n_orders > 1 else 0
-        total = 0.0
-        start = U(0)
-        while start < n:
-            if per_sample:
-                m = U(1)
-            else:
-                m = min(batch, n - start)
-            for s in range(m):
-                r = orders[o, start + s]
-                for i in range(n_in):
-                    A[s * n_in + i] = X[r, i]
-            forward(theta, lay, offs, A, Z, m, per_sample, hidden, output)
-            value = output_delta(loss, output, A, o_out, Z, Y, orders, o, start, D, m, k_out)
-            if not math.isfinite(value):
-                _kernels._put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
-                return e
-            lr = lr0
-            if invscaling:
-                lr = lr / (steps[0] + 1.0) ** hyper.power_t
-            backward(theta, lay, offs, A, D, WT, grad, m, per_sample, hidden, use_l2, l2, lr, fused)
-            update(optimizer, momentum, nesterov, theta, grad, hyper, state, steps, lr)
-            total += value
-            start += m
-        mean = total / n
-        if not (math.isfinite(mean) and all_finite(theta)):
-            _kernels._put_back(theta, saved, state, saved_state, steps, saved_steps, memory)
-            return e
-        losses[e] = mean
-        e += 1
-    return e
-
-
 @functools.cache
 def build_many_kernel(config):
     """The kernel that trains models ``lo .. hi - 1`` one after the other, for ``config``.
@@ -139,11 +86,18 @@ def build_many_kernel(config):
     steps, losses, done, A, D, Z, WT, grad, saved, saved_state, saved_steps, lo, hi)`` runs epochs
     ``e_from .. e_to - 1`` of every model ``lo <= k < hi`` with ``active[k]`` and ``done[k] == e_from`` (row
     ``k`` of every array but ``orders``, which has 1 or K rows), and sets ``done[k]`` to the epoch
-    it stopped at.
+    it stopped at: ``e_to``, or the epoch that diverged (then put back).
+
+    Each model runs the solo kernel's epochs (:func:`vecnet.engines._kernels.build_kernel`, the same
+    pieces in the same order) with its own rate ``lrs[k]`` and ``l2s[k]``. The configuration is
+    captured as constants, so Numba compiles only the path it takes (per sample or batch), as in
+    the solo kernel; the epoch loop sits in the kernel itself for that reason (in an inlined
+    function taking the configuration as arguments, both paths were compiled).
     """
     hidden, output, loss, optimizer = config.hidden, config.output, config.loss, config.optimizer
     momentum, nesterov, use_l2, per_sample = config.momentum, config.nesterov, config.l2, config.per_sample
-    schedule = config.schedule
+    invscaling = config.schedule == INVSCALING
+    fused = optimizer == SGD and not momentum
     source = _digest()
 
     @njit(**JIT_OPTIONS)
@@ -151,15 +105,64 @@ def build_many_kernel(config):
                steps, losses, done, A, D, Z, WT, grad, saved, saved_state, saved_steps, lo, hi):
         if source == 0:  # never: the sources' digest is only part of the cache key
             return
+        n_layers = lay.shape[0]
+        n = U(X.shape[0])
+        n_in, k_out, o_out = lay[0, 0], lay[n_layers - 1, 1], offs[n_layers]
+        n_orders = orders.shape[1]
         shared = orders.shape[0] == 1
         for k in range(lo, hi):
-            if active[k] and done[k] == e_from:
-                ko = k - k if shared else k  # (k - k: one integer type with k)
-                work = (A[k], D[k], Z[k], WT[k], grad[k], saved[k], saved_state[k], saved_steps[k])
-                # float(): the rates are Python floats in the twin, as the solo kernel's hyper.lr, hyper.l2
-                done[k] = _train_one(thetas[k], lay, offs, hyper, float(lrs[k]), float(l2s[k]), X, Y, orders[ko],
-                                     e_from, e_to, batch, memory[k], steps[k], losses[k], work, hidden, output,
-                                     loss, optimizer, momentum, nesterov, use_l2, per_sample, schedule)
+            if not (active[k] and done[k] == e_from):
+                continue
+            ko = k - k if shared else k  # (k - k: one integer type with k)
+            theta, state, step, loss_k = thetas[k], memory[k], steps[k], losses[k]
+            A_k, D_k, Z_k, WT_k, grad_k = A[k], D[k], Z[k], WT[k], grad[k]
+            saved_k, saved_state_k, saved_steps_k = saved[k], saved_state[k], saved_steps[k]
+            # float(): the rates are Python floats in the twin, as the solo kernel's hyper.lr, hyper.l2
+            lr0, l2 = float(lrs[k]), float(l2s[k])
+            e = e_from
+            while e < e_to:
+                copy(saved_k, theta)
+                if not fused:
+                    copy_rows(saved_state_k, state)
+                saved_steps_k[0] = step[0]
+                o = e % n_orders if n_orders > 1 else 0
+                total = 0.0
+                start = U(0)
+                diverged = False
+                while start < n:
+                    if per_sample:  # a constant: Numba compiles only the branch taken
+                        m = U(1)
+                    else:
+                        m = min(batch, n - start)
+                    for s in range(m):
+                        r = orders[ko, o, start + s]
+                        for i in range(n_in):
+                            A_k[s * n_in + i] = X[r, i]
+                    if per_sample:
+                        forward_sample(theta, lay, offs, A_k, Z_k, hidden, output)
+                    else:
+                        forward_batch(theta, lay, offs, A_k, Z_k, m, hidden, output)
+                    value = output_delta(loss, output, A_k, o_out, Z_k, Y, orders[ko], o, start, D_k, m, k_out)
+                    if not math.isfinite(value):
+                        diverged = True
+                        break
+                    lr = lr0
+                    if invscaling:
+                        lr = lr / (step[0] + 1.0) ** hyper.power_t
+                    if per_sample:
+                        backward_sample(theta, lay, offs, A_k, D_k, grad_k, hidden, use_l2, l2, lr, fused)
+                    else:
+                        backward_batch(theta, lay, offs, A_k, D_k, WT_k, grad_k, m, hidden, use_l2, l2, lr, fused)
+                    update(optimizer, momentum, nesterov, theta, grad_k, hyper, state, step, lr)
+                    total += value
+                    start += m
+                mean = total / n
+                if diverged or not (math.isfinite(mean) and all_finite(theta)):
+                    _kernels._put_back(theta, saved_k, state, saved_state_k, step, saved_steps_k, not fused)
+                    break
+                loss_k[e] = mean
+                e += 1
+            done[k] = e
 
     return kernel
 
