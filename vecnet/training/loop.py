@@ -410,9 +410,14 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
             if not losses:   # the one roll-back rule (see the module docstring)
                 _restore(net, state, checkpoint)
             history.stopped = "diverged"
+            # weights that are not finite after the roll-back were so before training
+            # (each completed epoch ends with finite weights): no learning rate helps then
+            hint = ("Try a smaller learning rate." if np.isfinite(net.theta).all() else
+                    "The weights were not finite when training started: give the network "
+                    "finite weights first (net.set_params or net.theta = ...).")
             warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
                           f"stopped being finite; the weights are those after epoch {done}. "
-                          f"Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel)
+                          f"{hint}", DivergenceWarning, stacklevel=stacklevel)
             return
         if not per_epoch:
             continue
