@@ -5,6 +5,7 @@ with that network's own settings, on the same engine; the engines themselves
 are held against the per-scalar reference elsewhere (tests/test_equivalence.py).
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -189,6 +190,23 @@ def test_the_divergence_warning_names_the_networks_by_plain_index(engine):
     with pytest.warns(DivergenceWarning) as record:
         fit_many(nets, X, y, epochs=20, lr=[0.01, 1e6, 1e6, 0.02], batch_size=4, engine=engine)
     assert "2 of 4 networks (indexes [1, 2]): " in str(record[0].message)
+    assert "not finite when training started" not in str(record[0].message)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba", "reference"])
+def test_the_divergence_warning_names_networks_whose_weights_were_not_finite_at_the_start(engine):
+    # no learning rate helps those: the warning says which, as net.fit does for one network
+    X, y = vecnet.article_data()
+    nets = [Network([2, 2, 1], seed=k) for k in range(3)]
+    nets[2].theta[4] = np.nan   # in place: set_params and net.theta = ... refuse NaN
+    start = nets[2].theta.copy()
+    with pytest.warns(DivergenceWarning) as record:
+        histories = fit_many(nets, X, y, epochs=3, engine=engine)
+    message = str(record[0].message)
+    assert "1 of 3 networks (indexes [2])" in message
+    assert "The weights of 1 of them (indexes [2]) were not finite when training started" in message
+    assert [h.stopped for h in histories] == [None, None, "diverged"]
+    np.testing.assert_array_equal(nets[2].theta, start)
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -198,6 +216,8 @@ def test_the_divergence_warning_names_the_networks_by_plain_index(engine):
     (lambda nets: [nets[0], Network([2, 3, 1], seed=0)], "one architecture"),
     (lambda nets: [nets[0], Network([2, 2, 1], activation="tanh", seed=0)], "one architecture"),
     (lambda nets: [nets[0], "net"], r"nets\[1\]"),
+    # copy.copy shares the weights' buffer: the networks would overwrite each other
+    (lambda nets: [nets[0], nets[1], copy.copy(nets[0])], r"nets\[0\] and nets\[2\] share their weights"),
 ])
 def test_networks_that_cannot_train_together_are_refused(bad, message):
     X, y = vecnet.article_data()
@@ -218,6 +238,8 @@ def test_networks_that_cannot_train_together_are_refused(bad, message):
     (dict(l2=np.array(0.0)), r"l2 must be a real number .* got array\(0\.\)"),
     (dict(seed=np.random.default_rng(0), shuffle=True), "one Generator"),
     (dict(epochs=0), "epochs"),
+    # only the second network's l2, which the reference engine refuses: refused before the first trains
+    (dict(engine="reference", l2=[0.0, 1e-3]), "engine 'reference' runs only plain SGD"),
 ])
 def test_bad_settings_are_refused_with_the_reason(options, message):
     X, y = vecnet.article_data()

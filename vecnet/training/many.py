@@ -85,6 +85,13 @@ def _check_nets(nets):
             raise ValueError(f"nets[{i}] must be a vecnet.Network, got {type(net).__name__}")
     if len({id(net) for net in nets}) != len(nets):
         raise ValueError("nets holds the same network more than once; pass copies (net.copy())")
+    # distinct networks whose weights are one buffer (copy.copy shares theta): each would overwrite
+    # the other's; sorted by address, any two that overlap include two neighbours that do
+    spans = sorted((net.theta.__array_interface__["data"][0], net.theta.nbytes, i) for i, net in enumerate(nets))
+    for (start, size, i), (start_next, _, j) in zip(spans, spans[1:]):
+        if start_next < start + size:
+            raise ValueError(f"nets[{min(i, j)}] and nets[{max(i, j)}] share their weights (copy.copy "
+                             f"shares theta); pass independent copies (net.copy())")
     first = nets[0]
     for i, net in enumerate(nets[1:], 1):
         for attr in _ARCHITECTURE:
@@ -198,6 +205,11 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
     data = rows.whole(first.chunk_bytes)
     engine = resolve(first.engine, net, n, batch_size, first.optimizer, shuffled=first.shuffle,
                      streamed=data is None)
+    checked = {id(first.optimizer)}
+    for s in settings[1:]:   # the others' lr and l2 too (the reference engine refuses l2), before any training
+        if id(s.optimizer) not in checked:
+            checked.add(id(s.optimizer))
+            engine.check(net, n, batch_size, s.optimizer, first.shuffle, data is None)
     stopping = [s.stopping for s in settings]
     if any(r is not None and r.monitor.startswith("val_") for r in stopping) and val is None:
         raise ValueError("early stopping on a validation loss needs validation_data; or use "
@@ -243,19 +255,25 @@ def _one_by_one(nets, rows, settings, val, stacklevel):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         histories = [train(net, rows, s, val, stacklevel + 1) for net, s in zip(nets, settings)]
-    _warn_diverged([i for i, h in enumerate(histories) if h.stopped == "diverged"], len(nets),
+    _warn_diverged([net.theta for net in nets], [i for i, h in enumerate(histories) if h.stopped == "diverged"],
                    stacklevel + 1)
     return histories
 
 
-def _warn_diverged(diverged, k, stacklevel):
-    """One :class:`DivergenceWarning` naming the networks (indexes) that diverged, if any."""
+def _warn_diverged(thetas, diverged, stacklevel):
+    """One :class:`DivergenceWarning` naming the networks (indexes) that diverged, if any; ``thetas``: every
+    network's weights after the roll-back."""
     if diverged:
-        warnings.warn(f"training diverged for {len(diverged)} of {k} networks (indexes "
+        # weights not finite after the roll-back were so before training (see vecnet.training.loop)
+        broken = [i for i in diverged if not np.isfinite(thetas[i]).all()]
+        hint = ("Try a smaller learning rate." if not broken else
+                f"The weights of {len(broken)} of them (indexes {sorted(map(int, broken))[:10]}"
+                f"{' ...' if len(broken) > 10 else ''}) were not finite when training started: give "
+                f"them finite weights first; for the others, try a smaller learning rate.")
+        warnings.warn(f"training diverged for {len(diverged)} of {len(thetas)} networks (indexes "
                       f"{sorted(map(int, diverged))[:10]}{' ...' if len(diverged) > 10 else ''}): the loss "
                       "or a weight stopped being finite; each keeps the weights of its last "
-                      "completed epoch. Try a smaller learning rate.", DivergenceWarning,
-                      stacklevel=stacklevel + 1)
+                      f"completed epoch. {hint}", DivergenceWarning, stacklevel=stacklevel + 1)
 
 
 @dataclasses.dataclass
@@ -328,7 +346,7 @@ class _Run:
                 for e in range(done - count, done):
                     progress.update(e, {"training": int(self.active.sum()), "time": elapsed / count})
             count = max(1, int(count * CALL_SECONDS / max(elapsed, 1e-6)))
-        _warn_diverged(diverged, k, stacklevel)
+        _warn_diverged(self.thetas, diverged, stacklevel)
 
     def _end_of_epoch(self, checkpoint):
         """Validation and early stopping of each model still training, as the solo loop does it.
