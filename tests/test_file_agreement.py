@@ -41,11 +41,19 @@ def saved(tmp_path_factory):
     return paths
 
 
-def _rewrite(src, dst, edit_header=None, **replace):
-    """Copy the model at ``src`` to ``dst``, editing its JSON header and replacing arrays."""
+def _rewrite(src, dst, edit_header=None, format_1=False, **replace):
+    """Copy the model at ``src`` to ``dst``, editing its JSON header and replacing arrays.
+
+    ``format_1``: laid out as format 1 wrote it, the loss curve and validation scores in the header.
+    """
     with np.load(src, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     header = json.loads(arrays["header"].tobytes())
+    if format_1:
+        header["format_version"] = 1
+        header["fitted"]["loss_curve_"] = arrays.pop("loss_curve").tolist()
+        scores = arrays.pop("validation_scores", None)
+        header["fitted"]["validation_scores_"] = None if scores is None else scores.tolist()
     if edit_header:
         edit_header(header)
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -80,7 +88,29 @@ def _set(section, key, value):
 ])
 @pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
 def test_disagreeing_fields_are_refused_at_load(saved, tmp_path, kind, section, key, value, message):
-    path = _rewrite(saved[kind], tmp_path / "bad.npz", _set(section, key, value))
+    # the curves sit in the header in format 1 (and as arrays since format 2: next tests)
+    path = _rewrite(saved[kind], tmp_path / "bad.npz", _set(section, key, value),
+                    format_1=key in ("loss_curve_", "validation_scores_"))
+    with pytest.raises(ModelFormatError, match=message):
+        vecnet.load(path)
+
+
+@pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
+def test_a_format_1_file_with_the_curves_in_its_header_loads(saved, tmp_path, kind):
+    path = _rewrite(saved[kind], tmp_path / "old.npz", format_1=True)
+    old, new = vecnet.load(path), vecnet.load(saved[kind])
+    assert old.loss_curve_ == new.loss_curve_ and len(old.loss_curve_) == old.n_iter_ == 3
+    assert old.validation_scores_ is None and new.validation_scores_ is None
+
+
+@pytest.mark.parametrize("edit, replace, message", [
+    (None, dict(loss_curve=np.array([1, 2, 3])), "loss_curve must be a float64 vector"),
+    (None, dict(loss_curve=np.ones((3, 1))), "loss_curve must be a float64 vector"),
+    (None, dict(loss_curve=np.ones(2)), "loss_curve_ is invalid"),           # 2 losses for 3 epochs
+    (_set("fitted", "loss_curve_", [1.0, 2.0, 3.0]), {}, "fitted attributes are missing"),   # both places
+])
+def test_curves_stored_as_arrays_are_checked(saved, tmp_path, edit, replace, message):
+    path = _rewrite(saved["MLPRegressor"], tmp_path / "bad.npz", edit, **replace)
     with pytest.raises(ModelFormatError, match=message):
         vecnet.load(path)
 
@@ -111,7 +141,8 @@ FIELDS = [("fitted", name) for name in FITTED_STATE] + [
 @given(kind=st.sampled_from(["MLPClassifier", "MLPRegressor"]), field=st.sampled_from(FIELDS),
        value=JSON)
 def test_a_loaded_estimator_is_refused_or_usable(saved, tmp_path, kind, field, value):
-    path = _rewrite(saved[kind], tmp_path / "fuzz.npz", _set(*field, value))
+    path = _rewrite(saved[kind], tmp_path / "fuzz.npz", _set(*field, value),
+                    format_1=field[1] in ("loss_curve_", "validation_scores_"))
     try:
         model = vecnet.load(path)
     except ModelFormatError:

@@ -106,12 +106,40 @@ def test_the_file_is_an_npz_readable_without_pickle_with_a_json_header(tmp_path)
     clf = fitted(MLPClassifier(max_iter=2, random_state=0), X, y)
     vecnet.save(clf, tmp_path / "m.npz", metadata={"note": "hello"})
     with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
-        assert sorted(z.files) == ["classes", "header", "optimizer_memory", "optimizer_steps", "theta"]
+        assert sorted(z.files) == ["classes", "header", "loss_curve", "optimizer_memory", "optimizer_steps",
+                                   "theta"]
+        np.testing.assert_array_equal(z["loss_curve"], clf.loss_curve_)
         assert z["optimizer_steps"][0] == 2 * 1  # two epochs of one batch (60 samples <= 200)
         header = json.loads(z["header"].tobytes().decode("utf-8"))
     assert header["magic"] == MAGIC and header["format_version"] == FORMAT_VERSION
     assert header["kind"] == "MLPClassifier" and header["network"]["sizes"] == [3, 100, 3]
     assert read_header(tmp_path / "m.npz")["metadata"] == {"note": "hello"}
+
+
+def test_a_long_training_saves_and_loads_with_every_epoch_of_its_curves(tmp_path):
+    """52,000 epochs of curves made a 1.4 MB JSON header: saved, then refused by load (over 1 MB)."""
+    X, y = data()
+    clf = fitted(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, early_stopping=True, random_state=0,
+                               engine="numpy"), X, y)
+    rng = np.random.default_rng(0)
+    clf.loss_curve_ = list(rng.uniform(0, 1, 60_000))   # as if trained that long: 17 digits each
+    clf.validation_scores_ = list(rng.uniform(0, 1, 60_000))
+    clf.n_iter_ = 60_000
+    clf.save(tmp_path / "long.npz")
+    back = vecnet.load(tmp_path / "long.npz")
+    assert back.loss_curve_ == clf.loss_curve_ and back.validation_scores_ == clf.validation_scores_
+    assert back.n_iter_ == 60_000
+    assert os.path.getsize(tmp_path / "long.npz") < 2_000_000
+
+
+def test_a_header_load_would_refuse_is_refused_by_save_and_the_old_file_kept(tmp_path):
+    net = Network([2, 3, 1], seed=0)
+    net.save(tmp_path / "m.npz")
+    before = (tmp_path / "m.npz").read_bytes()
+    with pytest.raises(ValueError, match="more than the 1048576 a model header may have"):
+        vecnet.save(Network([2, 3, 1], seed=1), tmp_path / "m.npz", metadata={"note": "x" * 2_000_000})
+    assert (tmp_path / "m.npz").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]
 
 
 # -- refusals -------------------------------------------------------------------------------

@@ -10,9 +10,13 @@ The file is a NumPy ``.npz`` archive holding
   absent from older files), for an estimator its parameters and plain fitted
   attributes, and optional user ``metadata``; a ``random_state`` given as a
   generator object (``Generator``, ``RandomState``, ``SeedSequence``,
-  ``BitGenerator``) is stored as ``None``;
+  ``BitGenerator``) is stored as ``None``. At most ``MAX_HEADER_BYTES`` (1 MB):
+  :func:`save` refuses a larger one (a huge ``metadata``), which :func:`load` would;
 - ``theta``: the flat parameter vector :attr:`vecnet.Network.theta`;
 - ``classes``: the classifier's ``classes_`` (numbers or strings);
+- ``loss_curve`` and, with early stopping, ``validation_scores``: an estimator's
+  ``loss_curve_`` and ``validation_scores_``, one float64 per epoch (format 2;
+  format 1 kept them in the header, which a long training outgrew);
 - ``optimizer_memory`` and ``optimizer_steps``, when the model has been trained:
   the optimizer's state (momentum, or Adam's moments, and the update count), so
   that training resumed after loading takes the steps it would have taken.
@@ -47,7 +51,7 @@ from .atomic import STALE_AFTER, atomic_write, remove_stale_temporaries  # noqa:
 from .data.validation import check_path
 
 MAGIC = "vecnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The version this vecnet writes; files of a higher version are refused."""
 
 
@@ -110,7 +114,8 @@ def save(obj, path, *, metadata=None):
     Raises
     ------
     ValueError
-        The weights are not finite, or ``obj`` cannot be saved.
+        The weights are not finite, ``obj`` cannot be saved, or the header (with
+        ``metadata``) would be larger than ``MAX_HEADER_BYTES``.
     vecnet.NotFittedError
         ``obj`` is an estimator that was never fitted.
     """
@@ -127,8 +132,11 @@ def save(obj, path, *, metadata=None):
             header["metadata"] = plain(metadata)
         except TypeError as exc:
             raise TypeError(f"metadata: {exc}") from None
-    text = json.dumps(header, allow_nan=False, sort_keys=True)
-    arrays["header"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    raw = json.dumps(header, allow_nan=False, sort_keys=True).encode("utf-8")
+    if len(raw) > MAX_HEADER_BYTES:   # load would refuse the file: refused before anything is written
+        raise ValueError(f"the model header would have {len(raw)} bytes, more than the {MAX_HEADER_BYTES} "
+                         f"a model header may have; store large metadata in a file of its own")
+    arrays["header"] = np.frombuffer(raw, dtype=np.uint8)
     _atomic_write(path, arrays)
 
 

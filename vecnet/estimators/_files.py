@@ -60,7 +60,12 @@ def check_agreement(path, est, net, fitted):
 
 FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
                 "validation_scores_", "best_validation_score_")
-"""The plain (JSON) fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
+"""The fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
+
+CURVES = {"loss_curve_": "loss_curve", "validation_scores_": "validation_scores"}
+"""The per-epoch fitted attributes, saved as float64 arrays of these names (one value per epoch:
+in the JSON header, a long training made a header larger than a file may have); format 1
+files kept them in the header, and still load."""
 
 
 class EstimatorFile:
@@ -71,7 +76,7 @@ class EstimatorFile:
         save_model(self, path)
 
     # -- files (see vecnet.io) ------------------------------------------------------
-    _file_arrays = Network._file_arrays
+    _file_arrays = (Network._file_arrays[0], Network._file_arrays[1] + tuple(CURVES.values()))
 
     def _to_file(self):
         """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
@@ -79,7 +84,10 @@ class EstimatorFile:
         self.single_network("saving")
         fields, arrays = self.net_._to_file()
         fields["params"] = plain(self.get_params())
-        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE})
+        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE if name not in CURVES})
+        for name, array in CURVES.items():
+            if getattr(self, name) is not None:
+                arrays[array] = np.asarray(getattr(self, name), dtype=np.float64)
         if getattr(self, "feature_names_in_", None) is not None:
             fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
         return fields, arrays
@@ -93,12 +101,21 @@ class EstimatorFile:
         Network._check_declared(path, header, shapes)
         if "classes" in shapes and len(shapes["classes"][1]) != 1:
             raise ModelFormatError(f"{path}: the classifier's classes are missing or invalid")
+        for name in CURVES.values():
+            if name in shapes and (shapes[name][0] != np.float64 or len(shapes[name][1]) != 1):
+                raise ModelFormatError(f"{path}: {name} must be a float64 vector, got {shapes[name][0]} "
+                                       f"{shapes[name][1]}")
 
     @classmethod
     def _from_file(cls, path, header, arrays):
         """The fitted estimator a file describes, after checking it; see :func:`vecnet.io.load`."""
         net = Network._from_file(path, header, arrays)
         params, fitted = header.get("params"), header.get("fitted")
+        if isinstance(fitted, dict) and "loss_curve" in arrays and not set(CURVES) & set(fitted):
+            fitted = dict(fitted, **{name: arrays[array].tolist() if array in arrays else None
+                                     for name, array in CURVES.items()})
+        elif any(array in arrays for array in CURVES.values()):   # in the header and as arrays
+            fitted = None
         if not isinstance(params, dict) or not isinstance(fitted, dict) \
                 or set(fitted) - {"feature_names_in_"} != set(FITTED_STATE):
             raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
