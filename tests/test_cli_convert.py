@@ -137,3 +137,13 @@ def test_help_says_that_a_pickle_runs_code(capsys):
         main(["convert", "--help"])
     out = capsys.readouterr().out
     assert "--trust-pickle" in out and "Loading a pickle (joblib files are pickles) runs code" in out
+
+
+def test_npz_to_npz_keeps_the_metadata(vecnet_model, tmp_path, capsys):
+    # vecnet train's column names live there: a copy without them was read by position
+    est, path = vecnet_model
+    vecnet.save(est, path, metadata={"features": ["a", "b", "c"], "target_index": 3})
+    code, out, err = run(["convert", path, tmp_path / "copy.npz"], capsys)
+    assert code == 0, err
+    assert vecnet.io.read_header(tmp_path / "copy.npz")["metadata"] == {"features": ["a", "b", "c"],
+                                                                        "target_index": 3}

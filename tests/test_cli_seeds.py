@@ -180,6 +180,9 @@ def test_bad_options_exit_2_with_a_message(argv, message, capsys):
     ({"thresholds": []}, "thresholds is empty"),
     ({"thresholds": [0.01, 0]}, r"each threshold must be a finite number in \(0, inf\)"),
     ({"engine": "gpu"}, "gpu"),
+    # refused before the results are allocated: these were a MemoryError traceback, or GBs filled first
+    ({"epochs": 200_000_000}, r"epochs must be an integer in \[1, 100000000\]"),
+    ({"draws": 10**11, "epochs": 1}, "need 2.5e\\+03 GB for the results alone, more memory than"),
 ])
 def test_the_library_function_refuses_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -252,3 +252,67 @@ def test_header_option_takes_names_that_look_like_numbers(tmp_path, capsys):
     # --no-header: a first line of numbers is data either way, and a line of names is then an error
     code, out, err = run(["predict", tmp_path / "m.npz", new, "--no-header"], capsys)
     assert code == 2 and "not a numeric table" in err and "--header" not in err
+
+
+def _fitted_on_named_columns(labels):
+    """A classifier as fitting on a DataFrame with columns a, b, c leaves it (``feature_names_in_``)."""
+    X, label = blobs_table()
+    clf = vecnet.MLPClassifier((5,), max_iter=30, random_state=0, engine="numpy")
+    with pytest.warns(vecnet.ConvergenceWarning):
+        clf.fit(X, np.asarray(labels)[label])
+    clf.feature_names_in_ = np.array(["a", "b", "c"], dtype=object)
+    return X, clf
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # the test's own predict
+def test_predict_takes_an_estimators_feature_names_in_by_name(tmp_path, capsys):
+    # a model fitted on a DataFrame (not by vecnet train) carries its column names as
+    # feature_names_in_: predict read the columns by position, giving other numbers and no error
+    X, clf = _fitted_on_named_columns([0, 1, 2])
+    clf.save(tmp_path / "m.npz")
+    new = tmp_path / "new.csv"
+    write_csv(new, X[:8, [2, 0, 1]], ["c", "a", "b"])
+    code, out, err = run(["predict", tmp_path / "m.npz", new, "--proba"], capsys)
+    assert code == 0 and err == "", err
+    got = np.array([[float(v) for v in line.split(",")] for line in out.split()[1:]])
+    np.testing.assert_array_equal(got, clf.predict_proba(X[:8]))
+    write_csv(new, X[:8, :2], ["a", "b"])   # a column missing: refused, not read by position
+    code, out, err = run(["predict", tmp_path / "m.npz", new], capsys)
+    assert code == 2 and "no column named 'c'" in err
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # the test's own predict
+def test_predict_quotes_labels_that_hold_the_delimiter(tmp_path, capsys):
+    import csv
+    import io
+
+    X, clf = _fitted_on_named_columns(["Austin, TX", "Paris, FR", 'say "hi"'])
+    clf.save(tmp_path / "m.npz")
+    new = tmp_path / "new.npy"
+    np.save(new, X[:6])
+    code, out, err = run(["predict", tmp_path / "m.npz", new, "--proba"], capsys)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["Austin, TX", "Paris, FR", 'say "hi"']
+    np.testing.assert_array_equal(np.array(rows[1:], dtype=float), clf.predict_proba(X[:6]))
+    code, out, err = run(["predict", tmp_path / "m.npz", new], capsys)
+    assert [row[0] for row in csv.reader(io.StringIO(out))] == list(clf.predict(X[:6]))
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # the test's own predict
+def test_predict_ignores_metadata_that_is_not_a_dict(tmp_path, capsys):
+    import json
+
+    X, clf = _fitted_on_named_columns([0, 1, 2])
+    clf.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:   # edited by hand: a list
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays["header"].tobytes())
+    header["metadata"] = [1, 2]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "m.npz", **arrays)
+    new = tmp_path / "new.npy"
+    np.save(new, X[:4])
+    code, out, err = run(["predict", tmp_path / "m.npz", new], capsys)
+    assert code == 0, err
+    assert out.split() == [str(v) for v in clf.predict(X[:4])]

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from .data.examples import article_data
-from .data.validation import check_positive_int, check_real
+from .data.validation import MAX_EPOCHS, check_positive_int, check_real
 from .network import Network
 from .training import DivergenceWarning, fit_many
 
@@ -165,6 +165,20 @@ def _check_thresholds(thresholds):
     return tuple(sorted(set(thresholds), reverse=True))
 
 
+def _results(draws, epochs, n_thresholds, n_curves):
+    """The study's result arrays (first crossings, final losses, divergence, curves), or
+    ``ValueError`` when they cannot be allocated (instead of a ``MemoryError`` after a check or two)."""
+    nbytes = (8 * n_thresholds + 8 + 1) * draws + 8 * n_curves * epochs
+    if nbytes <= np.iinfo(np.intp).max:
+        try:
+            return (np.zeros((n_thresholds, draws), dtype=np.int64), np.empty(draws),
+                    np.zeros(draws, dtype=bool), np.full((n_curves, epochs), np.nan))
+        except MemoryError:
+            pass
+    raise ValueError(f"draws={draws:,} and epochs={epochs:,} need {nbytes / 1e9:.3g} GB for the results alone, "
+                     f"more memory than this process can have")
+
+
 def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS, engine="auto",
                 group=GROUP, n_curves=20, progress=None):
     """Train the article's 2-2-1 network from ``draws`` initial weight draws and record how each went.
@@ -195,6 +209,9 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
     """
     draws = check_positive_int(draws, "draws")
     epochs = check_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:   # as fit_many says, but before the results are allocated
+        raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}] (the history keeps one "
+                         f"loss per epoch), got {epochs!r}")
     group = check_positive_int(group, "group")
     n_curves = check_positive_int(n_curves, "n_curves", minimum=0)
     lr = check_real(lr, "lr", low=0, low_open=True)
@@ -203,10 +220,9 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
     seed = int(seed)
     thresholds = _check_thresholds(thresholds)
     X, y = article_data()
-    first = np.zeros((len(thresholds), draws), dtype=np.int64)
-    final = np.empty(draws)
-    diverged = np.zeros(draws, dtype=bool)
-    curves = np.full((min(n_curves, draws), epochs), np.nan)
+    # a group's losses (and its histories' lists) fit in about 1 GB however long the training
+    group = max(1, min(group, 2**27 // epochs))
+    first, final, diverged, curves = _results(draws, epochs, len(thresholds), min(n_curves, draws))
     used, compile_time = None, 0.0
     t0 = time.perf_counter()
     for start in range(0, draws, group):

@@ -92,14 +92,28 @@ def read_model(path, trust_pickle, warn):
                      "MLPRegressor or a vecnet model")
 
 
+def _metadata(path):
+    """The metadata of the vecnet model file at ``path``; None for a pickle (or none stored)."""
+    from ..io import read_header
+
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            return None
+    return read_header(path).get("metadata")
+
+
 def _network(model):
     from ..network import Network
 
     return model if isinstance(model, Network) else model.single_network("converting")
 
 
-def write_model(model, path, dtype):
-    """Write ``model`` to ``path`` in the format its extension names; a one-line description."""
+def write_model(model, path, dtype, metadata=None):
+    """Write ``model`` to ``path`` in the format its extension names; a one-line description.
+
+    ``metadata``: the source file's (:func:`vecnet.io.read_header`), kept in a vecnet file (``vecnet
+    predict`` reads ``vecnet train``'s column names from it); the other formats have no place for it.
+    """
     from ..interop import export_onnx, to_sklearn
     from ..interop._common import atomic_write
     from ..io import save
@@ -111,7 +125,7 @@ def write_model(model, path, dtype):
         export_onnx(model, path, dtype=dtype)
         return f"ONNX, {dtype or _network(model).dtype.name}"
     if ext == ".npz":
-        save(model, path)
+        save(model, path, metadata=metadata if isinstance(metadata, dict) else None)
         return "vecnet model"
     if ext in PICKLE_EXTENSIONS:
         est = to_sklearn(model)
@@ -131,7 +145,7 @@ def convert(args):
     check_not_an_input(args.destination, "destination", [("source", args.source)])
     try:
         model = read_model(args.source, args.trust_pickle, warn)
-        what = write_model(model, args.destination, args.dtype)
+        what = write_model(model, args.destination, args.dtype, _metadata(args.source))
     except ImportError as exc:
         raise ValueError(str(exc)) from None
     sizes = list(_network(model).sizes)

@@ -12,6 +12,8 @@ command line turns it into ``vecnet COMMAND: error: ...`` and exit code 2.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 import time
@@ -281,11 +283,13 @@ def train(args):
     return 0
 
 
-def _feature_columns(args, data, names, n_features, metadata):
+def _feature_columns(args, data, names, n_features, metadata, features):
     """The columns of ``data`` the model was trained on, in training order: by name when both have names.
 
-    ``--target`` drops its column (and its name) first. A header that lacks one
-    of the model's feature names is refused rather than read by position.
+    ``features``: the model's feature names (``vecnet train``'s metadata, else the
+    estimator's ``feature_names_in_``), or None. ``--target`` drops its column (and
+    its name) first. A header that lacks one of the model's feature names is refused
+    rather than read by position.
     """
     dropped = ""
     if args.target is not None:
@@ -294,7 +298,6 @@ def _feature_columns(args, data, names, n_features, metadata):
         if names is not None:
             dropped = f" (after --target dropped {names[t]!r})"
             names = names[:t] + names[t + 1:]
-    features = metadata.get("features")
     if names is not None and features:
         missing = [f for f in features if f not in names]
         if missing:
@@ -323,10 +326,40 @@ def predict(args):
     if args.out is not None:
         check_not_an_input(args.out, "--out", [("model", args.model), ("data", args.data)])
     model = load(args.model)
-    metadata = read_header(args.model).get("metadata") or {}
+    metadata = read_header(args.model).get("metadata")
+    if not isinstance(metadata, dict):   # none, or not vecnet train's (a dict): no column names from it
+        metadata = {}
     data, names = read_table(args.data, args.delimiter, args.header)
     n_features = model.sizes[0] if isinstance(model, Network) else model.n_features_in_
-    X = _feature_columns(args, data, names, n_features, metadata)
+    features = metadata.get("features")
+    if not features and getattr(model, "feature_names_in_", None) is not None:
+        features = [str(f) for f in model.feature_names_in_]   # fitted on named columns (a DataFrame)
+    X = _feature_columns(args, data, names, n_features, metadata, features)
+    with warnings.catch_warnings():   # the columns are matched by name above, or by position by design
+        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        rows, header = _predictions(args, model, X)
+    rows = np.asarray(rows)
+    rows = rows.reshape(rows.shape[0], -1)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")   # quotes a label holding the delimiter
+    if header:
+        writer.writerow(header)
+    writer.writerows([_format(v) for v in row] for row in rows)
+    text = out.getvalue()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.out, "w") as f:
+            f.write(text)
+        print(f"wrote {rows.shape[0]} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _predictions(args, model, X):
+    """``(rows, header)``: the model's predictions for ``X`` (probabilities with ``--proba``, with
+    the classes as header)."""
+    from ..network import Network
+
     if isinstance(model, Network):
         if args.proba:
             raise ValueError("--proba needs a saved classifier; this model is a plain Network")
@@ -337,18 +370,7 @@ def predict(args):
         rows, header = model.predict_proba(X), [_format(c) for c in model.classes_]
     else:
         rows, header = model.predict(X), None
-    rows = np.asarray(rows)
-    rows = rows.reshape(rows.shape[0], -1)
-    lines = [",".join(header)] if header else []
-    lines += [",".join(_format(v) for v in row) for row in rows]
-    text = "\n".join(lines) + "\n"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        with open(args.out, "w") as f:
-            f.write(text)
-        print(f"wrote {rows.shape[0]} predictions to {args.out}", file=sys.stderr)
-    return 0
+    return rows, header
 
 
 def add_parsers(sub):
