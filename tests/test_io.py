@@ -142,6 +142,17 @@ def test_a_header_load_would_refuse_is_refused_by_save_and_the_old_file_kept(tmp
     assert sorted(os.listdir(tmp_path)) == ["m.npz"]
 
 
+def test_saving_through_a_symbolic_link_replaces_the_file_it_points_to(tmp_path):
+    (tmp_path / "real").mkdir()
+    Network([2, 3, 1], seed=0).save(tmp_path / "real" / "m.npz")
+    os.symlink(tmp_path / "real" / "m.npz", tmp_path / "link.npz")
+    net = Network([2, 3, 1], seed=1)
+    net.save(tmp_path / "link.npz")
+    assert os.path.islink(tmp_path / "link.npz")   # the link stays, and leads to the new weights
+    np.testing.assert_array_equal(vecnet.load(tmp_path / "real" / "m.npz").theta, net.theta)
+    assert sorted(os.listdir(tmp_path / "real")) == ["m.npz"]
+
+
 # -- refusals -------------------------------------------------------------------------------
 def write_npz(path, header, **arrays):
     """An .npz laid out like a model, with a header we choose."""
@@ -239,6 +250,23 @@ def test_the_optional_optimizer_state_is_checked(tmp_path, memory, steps, messag
         return
     with pytest.raises(ModelFormatError, match=message):
         vecnet.load(tmp_path / "o.npz")
+
+
+@pytest.mark.parametrize("family, loads", [("adam", False), ("sgd", True), (None, True)])
+def test_negative_second_moments_are_refused_in_an_adam_state_only(tmp_path, family, loads):
+    # Adam divides by the square root of the second moments: the first step was NaN, reported
+    # as divergence ("try a smaller learning rate"); momentum (sgd) may be negative
+    header, theta = good_parts()
+    if family is not None:
+        header["network"]["optimizer_family"] = family
+    memory = np.zeros((2, 13))
+    memory[1, 4] = -1e-3
+    write_npz(tmp_path / "o.npz", header, theta=theta, optimizer_memory=memory, optimizer_steps=np.array([3]))
+    if loads:
+        assert vecnet.load(tmp_path / "o.npz").optimizer_state.memory[1, 4] == -1e-3
+    else:
+        with pytest.raises(ModelFormatError, match="negative second moments"):
+            vecnet.load(tmp_path / "o.npz")
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

@@ -77,9 +77,12 @@ def atomic_write(path, write):
 
     The temporary file is flushed to disk and locked while written (stale ones
     of earlier, killed writes to ``path`` are removed first); a failure leaves
-    any previous file at ``path`` untouched and removes the temporary file.
+    any previous file at ``path`` untouched and removes the temporary file. A symbolic link
+    at ``path`` stays: the file it points to is the one replaced.
     """
     path = os.fspath(path)
+    if os.path.islink(path):   # the rename would replace the link itself with a file
+        path = os.path.realpath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: the directory {folder} does not exist")

@@ -81,4 +81,6 @@ def restore_optimizer(path, net, memory, steps, family=None):
         raise ModelFormatError(f"{path}: the optimizer state does not match the network")
     if not np.isfinite(memory).all():
         raise ModelFormatError(f"{path}: the optimizer state contains NaN or inf")
+    if family == "adam" and (memory[1] < 0).any():   # a mean of squares: the first step would be NaN
+        raise ModelFormatError(f"{path}: the Adam state has negative second moments")
     net.optimizer_state = OptimizerState(memory.copy(), steps.copy(), family)
