@@ -1,6 +1,7 @@
 """``vecnet train`` and ``vecnet predict`` end to end, through ``vecnet.cli.main``."""
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -316,3 +317,17 @@ def test_predict_ignores_metadata_that_is_not_a_dict(tmp_path, capsys):
     code, out, err = run(["predict", tmp_path / "m.npz", new], capsys)
     assert code == 0, err
     assert out.split() == [str(v) for v in clf.predict(X[:4])]
+
+
+def test_train_reports_the_jit_compile_apart_from_the_training_time(iris_like):
+    # a new process: the kernel is compiled, or loaded from the disk cache, in the first fit
+    tmp_path, X, label, csv = iris_like
+    lines = {}
+    for engine in ("numba", "numpy"):
+        result = subprocess.run([sys.executable, "-m", "vecnet", "train", str(csv), "--target", "label",
+                                 "--hidden", "3", "--epochs", "5", "--engine", engine, "-o", str(tmp_path / "m.npz")],
+                                capture_output=True, text=True, cwd=ROOT, check=True)
+        lines[engine] = next(line for line in result.stdout.splitlines() if " epochs in " in line)
+    assert re.fullmatch(r"5 epochs in \d+\.\d\d s \(engine numba; JIT compile \d+\.\d\d s apart\); final loss .*",
+                        lines["numba"]), lines["numba"]
+    assert re.fullmatch(r"5 epochs in \d+\.\d\d s \(engine numpy\); final loss .*", lines["numpy"]), lines["numpy"]

@@ -121,3 +121,31 @@ def test_ctrl_c_stops_a_long_compiled_fit_soon_and_keeps_the_last_completed_epoc
     # compiled work runs in slices of ~0.1 s; 2 s leaves room for a loaded machine (it was 10.8 s
     # with one compiled call for the whole fit)
     assert result["latency"] < 2.0
+
+
+@pytest.mark.parametrize("n_estimators", [1, 3])
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_estimator_fit_counts_the_epochs_its_weights_hold(n_estimators, error):
+    # the weights kept are those after the completed epochs: n_iter_ and loss_curve_ count them
+    # (they stayed as before the call, so a warm_start fit counted wrong from there)
+    X, y = _data()
+    clf = vecnet.MLPClassifier((4,), max_iter=10, warm_start=True, random_state=0, engine="numpy",
+                               batch_size=8, n_estimators=n_estimators)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        clf.fit(X, y > np.median(y))
+    seen = []
+
+    def stop_in_the_fourth(epoch, logs):
+        seen.append(logs["loss"])
+        if epoch == 3:
+            raise error("stop")
+
+    first = clf.estimators_[0].theta.copy()
+    with pytest.raises(error):
+        clf.fit(X, y > np.median(y), callbacks=[stop_in_the_fourth])
+    assert clf.n_iter_ == len(clf.loss_curve_) == 14
+    assert not np.array_equal(clf.estimators_[0].theta, first)
+    if n_estimators == 1:   # the curve holds the losses the callback was given (bce: no scaling)
+        assert clf.loss_curve_[10:] == seen
+    else:   # members one after the other (callbacks): the first ran 4 epochs, the others none
+        assert clf.loss_curve_[10:] == seen[:4]

@@ -68,7 +68,9 @@ def build_parser():
                     "per workload, the time per update (per-sample SGD) or per epoch, and the "
                     "speed-up against the per-scalar loop and against the NumPy engine. The JIT "
                     "compile is kept out of the times and reported apart.")
-    bench.add_argument("--quick", action="store_true", help="a smaller matrix (under ten seconds)")
+    bench.add_argument("--quick", action="store_true",
+                       help="a smaller matrix (seconds once its kernels are compiled; the first run "
+                            "compiles them: about a minute)")
     bench.add_argument("--peers", action="store_true",
                        help="also time PyTorch (CPU) and scikit-learn's MLP where installed")
     bench.add_argument("--json", metavar="PATH", help="save the results as JSON")

@@ -275,7 +275,9 @@ def train(args):
     metric = "accuracy" if task == "classification" else "R^2"
     print(f"{cls.__name__} {list(est.net_.sizes)} on {X.shape[0]} samples x {X.shape[1]} features "
           f"({what}; target column {metadata['target']!r})")
-    print(f"{est.n_iter_} epochs in {elapsed:.2f} s (engine {est.engine_}); final loss "
+    compiling = getattr(est, "_compile_time", 0.0)   # the JIT compile (or cache load), reported apart
+    apart = f"; JIT compile {compiling:.2f} s apart" if compiling > 0 else ""
+    print(f"{est.n_iter_} epochs in {elapsed - compiling:.2f} s (engine {est.engine_}{apart}); final loss "
           f"{est.loss_curve_[-1]:.6g}; training {metric} {training_score:.4f}")
     if args.early_stopping:
         print(f"best validation {metric} {est.best_validation_score_:.4f} (weights of that epoch kept)")

@@ -230,10 +230,16 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
             engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
         settings = [self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
                                    engine) for _ in self.estimators_]
-        if len(self.estimators_) == 1:
-            histories = [train(self.net_, rows, settings[0], val, stacklevel=4)]
-        else:   # an ensemble: every member trained side by side, each as it would be alone
-            histories = train_many(self.estimators_, rows, settings, val, stacklevel=4)
+        try:
+            if len(self.estimators_) == 1:
+                histories = [train(self.net_, rows, settings[0], val, stacklevel=4)]
+            else:   # an ensemble: every member trained side by side, each as it would be alone
+                histories = train_many(self.estimators_, rows, settings, val, stacklevel=4)
+        except BaseException as exc:   # Ctrl-C, a callback's error: count the epochs the weights hold
+            done = getattr(exc, "vecnet_histories", None)
+            if done and any(h.loss for h in done):
+                self._record(done, Y.shape[1])
+            raise
         self._record(histories, Y.shape[1])
         if not incremental and any(h.stopped is None and h.epochs == self.max_iter for h in histories):
             warnings.warn(convergence_warning(
@@ -280,6 +286,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         ``n_iter_`` counts the epochs of the member that ran longest.
         """
         self.engine_ = histories[0].engine
+        self._compile_time = max(h.compile_time for h in histories)   # for vecnet train's report
         scale = self._report_scale(n_outputs)
         curve = _mean_by_epoch([[float(v) * scale for v in h.loss] for h in histories])
         scores = _mean_by_epoch([h.val_metric for h in histories])

@@ -324,6 +324,16 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     return train(net, rows, settings, val, stacklevel=4)   # the caller of Network.fit
 
 
+def attach_histories(exc, histories, replace=False):
+    """Record on ``exc``, as ``exc.vecnet_histories``, the histories of the epochs completed before it
+    (unless ``replace``, a first record stays: the innermost knows best)."""
+    if replace or getattr(exc, "vecnet_histories", None) is None:
+        try:
+            exc.vecnet_histories = histories
+        except AttributeError:   # an exception class with __slots__
+            pass
+
+
 def train(net, rows, settings, val=None, stacklevel=2):
     """Train ``net`` in place on checked rows; see :func:`fit`, which calls it.
 
@@ -363,6 +373,9 @@ def train(net, rows, settings, val=None, stacklevel=2):
     try:
         _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, history,
                     stopper, progress, stacklevel + 1)
+    except BaseException as exc:   # Ctrl-C, a callback's error: the weights are those of the epochs
+        attach_histories(exc, [history])   # in the history, which a caller keeping count reads
+        raise
     finally:
         if progress is not None:
             progress.close()
@@ -382,6 +395,11 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
     if rng is not None and not streamed:
         chunk = max(1, min(chunk, (1 << 22) // n))
     block_rows = rows.block_rows(settings.chunk_bytes, batch_size)
+    if streamed and block_rows * rows.row_bytes > settings.chunk_bytes:   # a block holds whole batches
+        warnings.warn(f"a batch of {batch_size:,} rows takes {batch_size * rows.row_bytes / 1e6:.3g} MB, more "
+                      f"than chunk_bytes ({settings.chunk_bytes / 1e6:.3g} MB): each block streamed holds "
+                      f"one whole batch (batch_size=None reads all the data at once)", UserWarning,
+                      stacklevel=stacklevel)
     done = 0
     while done < epochs:
         count = min(chunk, epochs - done)

@@ -36,6 +36,7 @@ from .loop import (
     _end_of_epoch,
     _target_loss,
     _validation_rows,
+    attach_histories,
     clip_batch_size,
     train,
 )
@@ -239,6 +240,9 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
     progress = Progress(first.epochs) if first.verbose else None
     try:
         run.epochs(progress, stacklevel + 1)
+    except BaseException as exc:   # every network at the end of the epochs its history holds
+        attach_histories(exc, histories)
+        raise
     finally:
         if progress is not None:
             progress.close()
@@ -252,9 +256,18 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
 
 def _one_by_one(nets, rows, settings, val, stacklevel):
     """One solo :func:`~vecnet.training.loop.train` per network; one warning for those that diverged."""
+    histories = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        histories = [train(net, rows, s, val, stacklevel + 1) for net, s in zip(nets, settings)]
+        try:
+            for net, s in zip(nets, settings):
+                histories.append(train(net, rows, s, val, stacklevel + 1))
+        except BaseException as exc:   # those before, the one stopped, and none of those after
+            stopped = getattr(exc, "vecnet_histories", None) or []
+            rest = [History(engine=(histories + stopped)[0].engine if histories or stopped else "",
+                            metric=metric_name(nets[0].loss)) for _ in nets[len(histories) + len(stopped):]]
+            attach_histories(exc, histories + stopped + rest, replace=True)
+            raise
     _warn_diverged([net.theta for net in nets], [i for i, h in enumerate(histories) if h.stopped == "diverged"],
                    stacklevel + 1)
     return histories
