@@ -331,3 +331,17 @@ def test_train_reports_the_jit_compile_apart_from_the_training_time(iris_like):
     assert re.fullmatch(r"5 epochs in \d+\.\d\d s \(engine numba; JIT compile \d+\.\d\d s apart\); final loss .*",
                         lines["numba"]), lines["numba"]
     assert re.fullmatch(r"5 epochs in \d+\.\d\d s \(engine numpy\); final loss .*", lines["numpy"]), lines["numpy"]
+
+
+def test_read_table_names_an_empty_array_and_a_binary_file(tmp_path):
+    from vecnet.cli.train import read_table
+
+    np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"empty\.npy: the array has no rows \(0 x 3\)"):
+        read_table(str(tmp_path / "empty.npy"))
+    np.save(tmp_path / "data.npy", np.ones((4, 3)))
+    (tmp_path / "data.npy").rename(tmp_path / "data")       # a .npy without its extension
+    np.savez(tmp_path / "arrays.npz", a=np.ones(3))
+    for name in ("data", "arrays.npz"):
+        with pytest.raises(ValueError, match=rf"{re.escape(name)}: a binary file, not a CSV table"):
+            read_table(str(tmp_path / name))

@@ -89,7 +89,13 @@ def read_table(path, delimiter=",", header=None):
             raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
         if data.ndim != 2 or data.dtype.kind not in "biuf":
             raise ValueError(f"{path}: expected a 2-D numeric array, got {data.ndim}-D of dtype {data.dtype}")
+        if data.shape[0] == 0:
+            raise ValueError(f"{path}: the array has no rows ({data.shape[0]} x {data.shape[1]})")
         return np.asarray(data, dtype=np.float64), None
+    with open(path, "rb") as f:   # a binary file (an .npz, a .npy without its extension) is not a table
+        start = f.read(1024)
+    if b"\0" in start:
+        raise ValueError(f"{path}: a binary file, not a CSV table of numbers (a .npy file must end in .npy)")
     with open(path, newline="", encoding="utf-8-sig") as f:
         first = f.readline()
     if not first.strip():
