@@ -97,3 +97,12 @@ def test_bad_n_estimators_is_refused(value):
     X, labels, _ = _data()
     with pytest.raises(ValueError, match="n_estimators"):
         MLPClassifier(n_estimators=value).fit(X, labels)
+
+
+def test_more_members_than_memory_can_hold_are_refused_before_any_is_built():
+    # one at a time, 10**9 small networks were built for ever (no error)
+    X, labels, _ = _data()
+    clf = MLPClassifier((5,), n_estimators=10**9, engine="numpy")
+    with pytest.raises(ValueError, match=r"n_estimators=1000000000 networks of \d+ parameters need .* GB"):
+        clf.fit(X, labels)
+    assert not hasattr(clf, "estimators_")

@@ -32,6 +32,7 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from dataclasses import replace
 
@@ -71,6 +72,23 @@ OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer"
                              "fresh_optimizer"})
 """Options of :func:`vecnet.fit` that the estimators' parameters set."""
 
+
+
+def _check_ensemble_memory(k, sizes, dtype):
+    """``ValueError`` when ``k`` networks of ``sizes`` need more memory than the machine has (their
+    weights and an optimizer state, 4 vectors each), before any is built: one at a time, a huge
+    ``n_estimators`` of small networks ran for ever instead."""
+    if k == 1:
+        return   # one network: Network itself says when its weights cannot be allocated
+    n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    need = 4 * k * n_params * np.dtype(dtype).itemsize
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):   # not a POSIX system: not checked
+        return
+    if need > have:
+        raise ValueError(f"n_estimators={k} networks of {n_params:,} parameters need {need / 1e9:.3g} GB for "
+                         f"their weights and optimizer state, more than this machine's {have / 1e9:.3g} GB")
 
 
 class _BaseMLP(EstimatorFile, EstimatorBase):
@@ -302,6 +320,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         """Fresh network and fitted attributes."""
         out_act, loss = self._output(n_outputs)
         sizes = [n_features, *self._hidden_sizes(), n_outputs]
+        _check_ensemble_memory(self.n_estimators, sizes, dtype)
         try:
             members = [Network(sizes, activation=ACTIVATION_ALIASES[self.activation],
                                output_activation=out_act, loss=loss, init="glorot", seed=rng, dtype=dtype)
