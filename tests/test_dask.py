@@ -452,3 +452,93 @@ def test_the_worker_warm_up_compiles_the_kernel_the_training_uses(batch_size, pe
     _warm(_net(), {"engine": "numba", "optimizer": SGD(lr=0.1), "batch_size": batch_size,
                    "shuffle": False, "local_epochs": 1})
     assert [key[0].per_sample for key in numba_engine._warmed] == [per_sample]
+
+
+def test_a_fit_refused_on_the_workers_leaves_the_estimator_as_it_was(client):
+    """NaN in a chunk, or a bad sync_every, is found in vecnet.dask.fit or on the workers, after the
+    estimator restarted: it predicted from fresh random weights with classes_ of the refused y."""
+    X, y = _data(120)
+    dX, dy = da.from_array(X, chunks=(60, 3)), da.from_array(y.astype(int), chunks=60)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, engine="numpy", tol=0)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est = vd.DaskMLPClassifier(client=client, **kw).fit(dX, dy)
+    theta, curve, classes = est.net_.theta.copy(), list(est.loss_curve_), est.classes_.copy()
+    bad = X.copy()
+    bad[100, 1] = np.nan
+    with pytest.raises(ValueError, match=r"partition 1 \(rows 60-119\): X contains 1 NaN"):
+        est.fit(da.from_array(bad, chunks=(60, 3)), np.where(y > 0, 7, 0))
+    with pytest.raises(ValueError, match="sync_every"):
+        est.set_params(sync_every=0).fit(dX, dy)
+    est.set_params(sync_every=None, warm_start=True)
+    with pytest.raises(ValueError, match=r"partition 1 \(rows 60-119\): X contains 1 NaN"):
+        est.fit(da.from_array(bad, chunks=(60, 3)), dy)   # a continued fit: the network itself is put back
+    np.testing.assert_array_equal(est.net_.theta, theta)
+    assert est.loss_curve_ == curve and est.n_iter_ == 3 and list(est.classes_) == list(classes)
+    assert est.estimators_ == [est.net_]
+    fresh = vd.DaskMLPClassifier(client=client, **kw)
+    with pytest.raises(ValueError, match="X contains 1 NaN"):
+        fresh.fit(da.from_array(bad, chunks=(60, 3)), dy)
+    assert not fresh.__sklearn_is_fitted__()
+
+
+def test_dask_inputs_refused_in_the_words_of_the_local_fit(client):
+    X, y = _data(120)
+    net = _net()
+    kw = dict(rounds=1, engine="numpy", client=client)
+    with pytest.raises(ValueError, match="X is complex; vecnet needs real numbers"):   # was cast, with a warning
+        vd.fit(net, da.from_array(X + 1j, chunks=60), y, **kw)
+    with pytest.raises(TypeError, match="X must be numeric"):   # was parsed
+        vd.DaskMLPClassifier(client=client, max_iter=1).fit(da.from_array(X.astype(str), chunks=60), y)
+    with pytest.raises(ValueError, match="X and y have different numbers of samples: 120 and 100"):
+        vd.fit(net, da.from_array(X, chunks=60), da.from_array(y[:100], chunks=50), **kw)
+    with pytest.raises(ValueError, match="X and y have different numbers of samples: 120 and 100"):
+        vd.fit(net, da.from_array(X, chunks=60), y[:100], **kw)
+    with pytest.raises(ValueError, match=r"Found y with 0 output\(s\)"):
+        vd.DaskMLPRegressor(client=client, max_iter=1).fit(da.from_array(X, chunks=60), da.zeros((120, 0), chunks=60))
+
+
+def test_clone_keeps_the_client_and_to_local_owns_its_network(client):
+    from sklearn.base import clone
+
+    est = vd.DaskMLPClassifier((4,), client=client, max_iter=2, random_state=0, engine="numpy")
+    twin = clone(est)   # a client cannot be deep-copied: clone failed
+    assert twin.client is client and twin.get_params()["hidden_layer_sizes"] == (4,) and twin is not est
+    X, y = _data(120)
+    with pytest.warns(vecnet.ConvergenceWarning):
+        est.fit(da.from_array(X, chunks=60), y.astype(int))
+    local = est.to_local()
+    assert local.estimators_ == [local.net_] and local.net_ is not est.net_
+    theta = est.net_.theta.copy()
+    local.partial_fit(X, y.astype(int))
+    np.testing.assert_array_equal(est.net_.theta, theta)
+
+
+def test_a_retried_round_scatters_its_payload_again():
+    """The payload's only holder may be the lost worker: each attempt scatters it anew (reusing the
+    first scatter, every retry failed with "lost dependencies")."""
+    from concurrent.futures import CancelledError
+
+    from vecnet.dask import _fit
+
+    class Client:
+        scattered, gathers = [], 0
+
+        def submit(self, fn, payload, *args, **kwargs):
+            return payload
+
+        def gather(self, futures):
+            Client.gathers += 1
+            if Client.gathers == 1:
+                raise CancelledError("lost dependencies")   # distributed's FutureCancelledError is one
+            return futures
+
+    history = _fit.DaskHistory(engine="numpy")
+    client = Client()
+
+    def scatter():
+        client.scattered.append(len(client.scattered))
+        return f"payload {len(client.scattered)}"
+
+    with pytest.warns(UserWarning, match="running it again"):
+        got = _fit._run_sync(client, scatter, [(0, "x", "y", None), (1, "x", "y", None)], 0, 2, history, {})
+    assert got == ["payload 2", "payload 2"] and client.scattered == [0, 1] and history.retried == 1

@@ -43,7 +43,11 @@ def get_client(client=None):
 
 
 def as_dask(a, name, row_chunks=None):
-    """``a`` as a dask array of whole rows (column chunks joined); numpy input in ``row_chunks``."""
+    """``a`` as a dask array of whole rows (column chunks joined); numpy input in ``row_chunks``.
+
+    With ``row_chunks`` (those of ``X``), ``a`` must have as many rows: ``ValueError`` otherwise,
+    before any rechunking (whose own error names no array).
+    """
     da = require_dask()
     if hasattr(a, "dask") and hasattr(a, "npartitions") and not hasattr(a, "chunks"):
         raise TypeError(f"{name} is a dask DataFrame or Series; pass a dask array: "
@@ -57,9 +61,13 @@ def as_dask(a, name, row_chunks=None):
                 pass   # labels, or values the checks downstream refuse in their own words
             else:
                 arr = missing_as_nan(arr).astype(np.float64)
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must be 1-D or 2-D, got a scalar")
+        _check_rows(arr.shape[0], row_chunks, name)
         a = da.from_array(arr, chunks=(row_chunks or arr.shape[0],) + arr.shape[1:])
     if a.ndim == 0:
         raise ValueError(f"{name} must be 1-D or 2-D, got a scalar")
+    _check_rows(a.shape[0], row_chunks, name)
     if any(np.isnan(c) for c in a.chunks[0]):
         raise ValueError(f"{name} is a dask array with unknown chunk sizes; call "
                          f"{name}.compute_chunk_sizes() first (or to_dask_array(lengths=True))")
@@ -68,3 +76,21 @@ def as_dask(a, name, row_chunks=None):
     if row_chunks is not None and a.chunks[0] != tuple(row_chunks):
         a = a.rechunk({0: tuple(row_chunks)})
     return a
+
+
+def _check_rows(n, row_chunks, name):
+    """``ValueError`` unless ``n`` rows fill ``row_chunks`` (those of ``X``; None: nothing to match)."""
+    if row_chunks is not None and not np.isnan(n) and n != sum(row_chunks):
+        raise ValueError(f"X and {name} have different numbers of samples: {sum(row_chunks)} and {n}")
+
+
+def check_features(X):
+    """``X`` (a dask array) holds real numbers: ``ValueError`` for complex values, ``TypeError`` for
+    anything else that is not a number (strings), as :func:`vecnet.fit` says; the workers would
+    convert both (dropping the imaginary part, parsing the strings)."""
+    kind = np.dtype(X.dtype).kind
+    if kind == "c":
+        raise ValueError("X is complex; vecnet needs real numbers")
+    if kind not in "biuf":
+        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+    return X

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from ..estimators import MLPClassifier, MLPRegressor
 from ..estimators._base import ScikitLearnStopping, check_random_state, convergence_warning, feature_names
-from ._compat import as_dask, is_dask_array
+from ._compat import as_dask, check_features, is_dask_array
 from ._fit import fit as dask_fit
 from ._predict import predict as dask_predict
 
@@ -64,7 +65,7 @@ class _DaskMLPMixin:
                              f"it trains one network on the cluster; use n_estimators=1")
         raw = X
         feature_names(raw)   # refuses column names of mixed types before anything changes
-        X = as_dask(X, "X")
+        X = check_features(as_dask(X, "X"))
         if X.ndim != 2 or 0 in X.shape:
             raise ValueError(f"Expected a 2D array with at least one sample and one feature, "
                              f"got shape {X.shape}")
@@ -82,18 +83,26 @@ class _DaskMLPMixin:
         batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
         optimizer = self._optimizer(batch, n_outputs)   # refused before anything changes
         rng = check_random_state(self.random_state)
-        if warm:
-            self.net_.optimizer_state = None
-        else:
-            self._start(X.shape[1], n_outputs, dtype, rng)
-            self._check_feature_names(raw, reset=True)   # records a DataFrame's column names
-            if classes is not None:   # the classifier's, assigned once every check has passed
-                self.classes_ = classes
-        history = dask_fit(self.net_, X, y, rounds=self.max_iter, sync_every=self.sync_every,
-                           batch_size=batch, optimizer=optimizer,
-                           engine=self.engine, shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
-                           callbacks=[self._round_monitor(n_outputs)], client=self.client,
-                           _encode=encode)
+        # some checks happen only in dask_fit or on the workers (sync_every, the client, NaN in a
+        # chunk): an error there puts the estimator back as it was, as a refused local fit leaves it
+        before = self._snapshot()
+        try:
+            if warm:
+                self.net_.optimizer_state = None
+            else:
+                self._start(X.shape[1], n_outputs, dtype, rng)
+                self._check_feature_names(raw, reset=True)   # records a DataFrame's column names
+                if classes is not None:   # the classifier's, assigned once every check has passed
+                    self.classes_ = classes
+            history = dask_fit(self.net_, X, y, rounds=self.max_iter, sync_every=self.sync_every,
+                               batch_size=batch, optimizer=optimizer,
+                               engine=self.engine, shuffle=bool(self.shuffle), seed=int(rng.integers(2**63)),
+                               callbacks=[self._round_monitor(n_outputs)], client=self.client,
+                               _encode=encode)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         self.engine_ = history.engine
         self.history_ = history
         if history.stopped is None and history.rounds == self.max_iter:
@@ -101,6 +110,15 @@ class _DaskMLPMixin:
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet."), stacklevel=2)
         return self
+
+    def _snapshot(self):
+        """The estimator's attributes, with copies of what a fit changes in place (the network, the
+        curve), for :meth:`fit` to put back."""
+        state = {name: list(value) if isinstance(value, list) else value for name, value in self.__dict__.items()}
+        if "net_" in state:
+            state["net_"] = self.net_.copy()
+            state["estimators_"] = [state["net_"]]
+        return state
 
     def _round_monitor(self, n_outputs):
         """Per round: record the loss in scikit-learn's units and apply its stopping rule to it."""
@@ -139,7 +157,16 @@ class _DaskMLPMixin:
         for name, value in vars(self).items():
             if name.endswith("_") and not name.startswith("_") and name != "history_":
                 setattr(model, name, value.copy() if hasattr(value, "copy") else value)
+        if hasattr(model, "net_"):   # its own network (the list's copy above held this one's)
+            model.estimators_ = [model.net_]
         return model
+
+    def __sklearn_clone__(self):
+        """scikit-learn's ``clone``: the parameters deep-copied, but for ``client``, shared (a client
+        cannot be copied; the clone trains on the same cluster)."""
+        params = self.get_params(deep=False)
+        return type(self)(**{name: value if name == "client" else copy.deepcopy(value)
+                             for name, value in params.items()})
 
     def _predict_with(self, method, X):
         self._check_fitted()
@@ -238,6 +265,8 @@ class DaskMLPRegressor(_DaskMLPMixin, MLPRegressor):
             raise ValueError(f"y must have shape ({n_samples},) or ({n_samples}, n_outputs), got {y.shape}")
         if np.dtype(y.dtype).kind not in "fiub":
             raise ValueError(f"{type(self).__name__} needs numeric targets, got dtype {y.dtype}")
+        if y.ndim == 2 and y.shape[1] == 0:   # as the local estimator says
+            raise ValueError(f"Found y with 0 output(s) (shape={y.shape}) while a minimum of 1 is required.")
         return None, 1 if y.ndim == 1 else y.shape[1], None
 
 

@@ -34,6 +34,7 @@ from ._compat import (
     History,
     as_dask,
     as_rows,
+    check_features,
     check_positive_int,
     choose_engine,
     engine_names,
@@ -163,13 +164,18 @@ def _average(results):
     return theta, memory, max(r["steps"] for r in results)
 
 
-def _run_sync(client, payload, tasks, rnd, retries, history, placement):
-    """Submit one task per ``(partition, X part, y part, segment)``, gather all; retry the lot on failure."""
+def _run_sync(client, scatter, tasks, rnd, retries, history, placement):
+    """Submit one task per ``(partition, X part, y part, segment)``, gather all; retry the lot on failure.
+
+    ``scatter()`` puts the round's payload (the network and settings) on the workers, once per
+    attempt: a lost worker may have held its only copy, which no retry could then recover.
+    """
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker
 
     for attempt in range(retries + 1):
+        payload = scatter()
         futures = [client.submit(_train_partition, payload, xp, yp, p, rnd, seg, pure=False,
                                  workers=placement.get(p), allow_other_workers=True)
                    for p, xp, yp, seg in tasks]
@@ -279,7 +285,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         seed = int(np.random.SeedSequence().entropy)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0 (or None), got {seed!r}")
-    X = as_dask(X, "X")
+    X = check_features(as_dask(X, "X"))
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
         raise ValueError(f"X must have shape (n_samples, {net.sizes[0]}), got {X.shape}")
     Y = as_dask(y, "y", row_chunks=X.chunks[0])
@@ -321,9 +327,9 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         t0 = time.perf_counter()
         losses, saved = [], (net.theta.copy(), state.memory.copy(), state.steps.copy())
         for sync in plan:
-            payload = client.scatter((net, options, _encode, seed, starts), broadcast=True, hash=False)
             tasks = [(p, *parts[p], seg) for p, seg in sync]
-            results = _run_sync(client, payload, tasks, rnd, retries, history, placement)
+            results = _run_sync(client, lambda: client.scatter((net, options, _encode, seed, starts), broadcast=True,
+                                                               hash=False), tasks, rnd, retries, history, placement)
             if any(r["diverged"] for r in results):
                 net.theta[...], state.memory[...], state.steps[...] = saved
                 history.stopped = "diverged"
