@@ -542,3 +542,18 @@ def test_a_retried_round_scatters_its_payload_again():
     with pytest.warns(UserWarning, match="running it again"):
         got = _fit._run_sync(client, scatter, [(0, "x", "y", None), (1, "x", "y", None)], 0, 2, history, {})
     assert got == ["payload 2", "payload 2"] and client.scattered == [0, 1] and history.retried == 1
+
+
+def test_dask_labels_refused_and_warned_about_as_the_local_classifier_does(client):
+    X, y = _data(120)
+    dX = da.from_array(X, chunks=60)
+    est = vd.DaskMLPClassifier((3,), client=client, max_iter=1, engine="numpy")
+    with_nan = np.where(y > 0, 1.0, np.nan)
+    with pytest.raises(ValueError, match=r"Input y contains NaN or infinity"):   # was "continuous"
+        est.fit(dX, da.from_array(with_nan, chunks=60))
+    mixed = np.array([1, "a"] * 60, dtype=object)
+    with pytest.raises(ValueError, match="labels of mixed types cannot be sorted"):   # was numpy's TypeError
+        est.fit(dX, da.from_array(mixed, chunks=60))
+    with pytest.warns(vecnet.DataConversionWarning, match="A column-vector y was passed"):
+        with pytest.warns(vecnet.ConvergenceWarning):
+            est.fit(dX, da.from_array(y.astype(int)[:, None], chunks=60))

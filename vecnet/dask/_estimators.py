@@ -9,7 +9,13 @@ import warnings
 import numpy as np
 
 from ..estimators import MLPClassifier, MLPRegressor
-from ..estimators._base import ScikitLearnStopping, check_random_state, convergence_warning, feature_names
+from ..estimators._base import (
+    ScikitLearnStopping,
+    check_random_state,
+    convergence_warning,
+    data_conversion_warning,
+    feature_names,
+)
 from ._compat import as_dask, check_features, is_dask_array
 from ._fit import fit as dask_fit
 from ._predict import predict as dask_predict
@@ -225,7 +231,16 @@ class DaskMLPClassifier(_DaskMLPMixin, MLPClassifier):
         y = as_dask(y, "y")
         if y.shape[0] != n_samples or y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
             raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
-        found = np.unique(np.asarray(y.ravel().map_blocks(np.unique, dtype=y.dtype).compute()))
+        if y.ndim == 2:   # as the local estimator warns
+            warnings.warn(data_conversion_warning(
+                "A column-vector y was passed when a 1d array was expected. Please change the shape "
+                "of y to (n_samples, ), for example using ravel()."), stacklevel=3)
+        try:
+            found = np.unique(np.asarray(y.ravel().map_blocks(np.unique, dtype=y.dtype).compute()))
+        except TypeError:   # numpy cannot sort labels of mixed types (1 and "a")
+            raise ValueError("Unknown label type: labels of mixed types cannot be sorted") from None
+        if found.dtype.kind == "f" and not np.isfinite(found).all():
+            raise ValueError("Input y contains NaN or infinity.")
         if found.dtype.kind == "f" and np.any(found != np.round(found)):
             raise ValueError("Unknown label type: continuous. Use DaskMLPRegressor for continuous targets.")
         if not reset:
