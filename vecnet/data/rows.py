@@ -29,6 +29,8 @@ Three kinds of input are accepted:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..losses import get_loss
@@ -168,10 +170,18 @@ class Rows:
         X, Y = out
         return self._checked(X, Y.reshape(len(Y), -1), self.start, self.stop)
 
-    def block_rows(self, chunk_bytes, multiple=1):
-        """Rows per block: as many as fit in ``chunk_bytes``, a multiple of ``multiple``, at least one."""
+    def block_rows(self, chunk_bytes, multiple=1, warn=False, stacklevel=2):
+        """Rows per block: as many as fit in ``chunk_bytes``, a multiple of ``multiple`` (the batch size),
+        at least one; with ``warn``, a ``UserWarning`` when that is more than ``chunk_bytes`` (``stacklevel``
+        as ``warnings.warn`` would count it in the caller)."""
         rows = max(1, chunk_bytes // self.row_bytes)
-        return max(multiple, rows // multiple * multiple)
+        rows = max(multiple, rows // multiple * multiple)
+        if warn and rows * self.row_bytes > chunk_bytes:
+            warnings.warn(f"a batch of {multiple:,} rows takes {multiple * self.row_bytes / 1e6:.3g} MB, more "
+                          f"than chunk_bytes ({chunk_bytes / 1e6:.3g} MB): each block streamed holds one "
+                          f"whole batch (batch_size=None reads all the data at once)", UserWarning,
+                          stacklevel=stacklevel + 1)
+        return rows
 
 
 class BlockBounds:

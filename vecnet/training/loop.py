@@ -394,12 +394,7 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
     chunk = 1 if per_epoch or streamed or not engine.multi_epoch else epochs
     if rng is not None and not streamed:
         chunk = max(1, min(chunk, (1 << 22) // n))
-    block_rows = rows.block_rows(settings.chunk_bytes, batch_size)
-    if streamed and block_rows * rows.row_bytes > settings.chunk_bytes:   # a block holds whole batches
-        warnings.warn(f"a batch of {batch_size:,} rows takes {batch_size * rows.row_bytes / 1e6:.3g} MB, more "
-                      f"than chunk_bytes ({settings.chunk_bytes / 1e6:.3g} MB): each block streamed holds "
-                      f"one whole batch (batch_size=None reads all the data at once)", UserWarning,
-                      stacklevel=stacklevel)
+    block_rows = rows.block_rows(settings.chunk_bytes, batch_size, warn=streamed, stacklevel=stacklevel)
     done = 0
     while done < epochs:
         count = min(chunk, epochs - done)
