@@ -258,3 +258,16 @@ def test_one_generator_object_for_several_networks_is_refused(seed):
     nets = [vecnet.Network([2, 2, 1], seed=0) for _ in range(2)]
     with pytest.raises(ValueError, match=r"one Generator \(or BitGenerator\) cannot drive"):
         vecnet.fit_many(nets, X, y, epochs=2, shuffle=True, seed=seed(), engine="numpy")
+
+
+def test_networks_trained_one_after_the_other_warn_once_about_the_batch_size(tmp_path):
+    # streamed data (a lazy array): each network's solo fit warned again, K + 1 warnings in all
+    X, y = vecnet.article_data()
+    np.save(tmp_path / "X.npy", X)
+    nets = [Network([2, 2, 1], seed=k) for k in range(3)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        histories = fit_many(nets, vecnet.open_npy(tmp_path / "X.npy"), y, epochs=2, batch_size=10,
+                             engine="numpy")
+    about_batches = [w for w in caught if "batch_size=10 is larger than the 4 samples" in str(w.message)]
+    assert len(about_batches) == 1 and all(h.streamed for h in histories)

@@ -135,7 +135,8 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     early_stopping : EarlyStopping, bool or None, optional
         One rule, applied to each network on its own (it stops alone).
     verbose : bool, default False
-        One progress report for all networks, per epoch.
+        One progress report for all networks, per epoch (one per network when they
+        train one after the other: data streamed from disk).
     chunk_bytes : int, default 64 MB
         As in :func:`vecnet.fit`; data that would be streamed is trained one
         network after the other.
@@ -258,7 +259,9 @@ def _one_by_one(nets, rows, settings, val, stacklevel):
     """One solo :func:`~vecnet.training.loop.train` per network; one warning for those that diverged."""
     histories = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", DivergenceWarning)   # one for all, below
+        # train_many said it once: not once more per network
+        warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than the", category=UserWarning)
         try:
             for net, s in zip(nets, settings):
                 histories.append(train(net, rows, s, val, stacklevel + 1))
