@@ -26,7 +26,7 @@ from .losses import check_pairing, get_loss
 from .network_file import build_network, check_declared_network, restore_optimizer
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
-from .weights import check_finite, checked, zeros_for
+from .weights import check_finite, checked, count_params, zeros_for
 
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
@@ -131,7 +131,7 @@ class Network:
     @property
     def n_params(self):
         """Number of scalar parameters."""
-        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        return count_params(self.sizes)
 
     def layer_activations(self):
         """Activation name of each layer, output last."""

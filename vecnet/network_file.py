@@ -12,6 +12,7 @@ from .activations import ACTIVATIONS
 from .io import ModelFormatError
 from .losses import LOSSES
 from .optimizers import FAMILIES, OptimizerState
+from .weights import count_params
 
 
 def check_declared_network(path, spec, shapes):
@@ -23,7 +24,7 @@ def check_declared_network(path, spec, shapes):
     """
     sizes = _check_spec(path, spec)
     dtype = np.dtype(spec["dtype"])
-    n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    n_params = count_params(sizes)
     got = shapes.get("theta")
     if got != (dtype, (n_params,)):
         got = None if got is None else f"{got[0]} {got[1]}"

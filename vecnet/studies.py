@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from .data.examples import article_data
-from .data.validation import MAX_EPOCHS, check_positive_int, check_real
+from .data.validation import check_epochs, check_positive_int, check_real
 from .network import Network
 from .training import DivergenceWarning, fit_many
 
@@ -208,10 +208,7 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
     SeedsStudy
     """
     draws = check_positive_int(draws, "draws")
-    epochs = check_positive_int(epochs, "epochs")
-    if epochs > MAX_EPOCHS:   # as fit_many says, but before the results are allocated
-        raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}] (the history keeps one "
-                         f"loss per epoch), got {epochs!r}")
+    epochs = check_epochs(epochs)   # as fit_many would, but before the results are allocated
     group = check_positive_int(group, "group")
     n_curves = check_positive_int(n_curves, "n_curves", minimum=0)
     lr = check_real(lr, "lr", low=0, low_open=True)

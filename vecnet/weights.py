@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def count_params(sizes):
+    """Parameters of a network of layer ``sizes``: each layer's weights and biases."""
+    return sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+
+
 def zeros_for(sizes, n_params, dtype):
     """A zero vector of ``n_params`` of ``dtype``; ``ValueError`` naming ``sizes`` when it cannot be allocated."""
     nbytes = n_params * dtype.itemsize

@@ -74,9 +74,7 @@ def read_model(path, trust_pickle, warn):
     from ..io import load
     from ..network import Network
 
-    with open(path, "rb") as f:
-        start = f.read(4)
-    if start == b"PK\x03\x04":
+    if _is_vecnet_file(path):
         return load(path)
     if not trust_pickle:
         raise ValueError(f"{path} is not a vecnet model (.npz); if it is a scikit-learn model saved with "
@@ -92,14 +90,17 @@ def read_model(path, trust_pickle, warn):
                      "MLPRegressor or a vecnet model")
 
 
+def _is_vecnet_file(path):
+    """Whether ``path`` starts as a vecnet model file (a zip archive) does, rather than a pickle."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 def _metadata(path):
     """The metadata of the vecnet model file at ``path``; None for a pickle (or none stored)."""
     from ..io import read_header
 
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":
-            return None
-    return read_header(path).get("metadata")
+    return read_header(path).get("metadata") if _is_vecnet_file(path) else None
 
 
 def _network(model):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..data.lazy import DaskRows, is_dask_array  # noqa: F401  (re-exported)
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows  # noqa: F401  (re-exported)
-from ..data.validation import _check_object_numbers, check_positive_int, missing_as_nan  # noqa: F401
+from ..data.validation import _check_object_numbers, check_positive_int, check_real_dtype, missing_as_nan  # noqa: F401
 from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401
@@ -88,9 +88,5 @@ def check_features(X):
     """``X`` (a dask array) holds real numbers: ``ValueError`` for complex values, ``TypeError`` for
     anything else that is not a number (strings), as :func:`vecnet.fit` says; the workers would
     convert both (dropping the imaginary part, parsing the strings)."""
-    kind = np.dtype(X.dtype).kind
-    if kind == "c":
-        raise ValueError("X is complex; vecnet needs real numbers")
-    if kind not in "biuf":
-        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+    check_real_dtype(X.dtype, "X")
     return X

@@ -288,9 +288,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     X = check_features(as_dask(X, "X"))
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
         raise ValueError(f"X must have shape (n_samples, {net.sizes[0]}), got {X.shape}")
-    Y = as_dask(y, "y", row_chunks=X.chunks[0])
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y have different numbers of samples: {X.shape} and {Y.shape}")
+    Y = as_dask(y, "y", row_chunks=X.chunks[0])   # as many rows as X, or ValueError
     sizes = [int(c) for c in X.chunks[0] if c]
     if not sizes:
         raise ValueError(f"X has 0 samples (shape {X.shape}); at least 1 is needed")

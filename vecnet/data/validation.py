@@ -17,6 +17,15 @@ FINITE_CHECK_ELEMENTS = 1 << 22
 """Elements checked per block, so that checking a large memmap needs no full-size temporary."""
 
 
+def check_real_dtype(dtype, name):
+    """``ValueError`` for a complex ``dtype``, ``TypeError`` for any other that holds no real numbers."""
+    kind = np.dtype(dtype).kind
+    if kind == "c":
+        raise ValueError(f"{name} is complex; vecnet needs real numbers")
+    if kind not in "fiub":
+        raise TypeError(f"{name} must be numeric, got dtype {np.dtype(dtype)}")
+
+
 def _as_float_array(a, name, dtype):
     """``a`` as a float array of ``dtype``; clear errors for sparse, complex and non-numeric input."""
     if hasattr(a, "tocsr") or hasattr(a, "todense"):
@@ -25,13 +34,10 @@ def _as_float_array(a, name, dtype):
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
-    if np.iscomplexobj(arr):
-        raise ValueError(f"{name} is complex; vecnet needs real numbers")
     if arr.dtype.kind == "O":
         _check_object_numbers(arr, name)
         arr = missing_as_nan(arr).astype(np.float64)
-    elif arr.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    check_real_dtype(arr.dtype, name)
     return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
 
 
@@ -297,13 +303,19 @@ MAX_EPOCHS = 10**8
 """Most epochs one fit may run: the history keeps a loss per epoch (about 3 GB at this count)."""
 
 
-def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose):
-    """Validate :func:`vecnet.fit`'s scalar options; return ``epochs`` and ``batch_size`` as ints (or None)."""
-    check_choice(engine, "engine", engines)
+def check_epochs(epochs):
+    """``epochs`` as an int in ``[1, MAX_EPOCHS]``, else ``ValueError``."""
     epochs = check_positive_int(epochs, "epochs")
     if epochs > MAX_EPOCHS:
         raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}] (the history keeps one "
                          f"loss per epoch), got {epochs!r}")
+    return epochs
+
+
+def check_fit_params(epochs, batch_size, engine, engines, shuffle, seed, verbose):
+    """Validate :func:`vecnet.fit`'s scalar options; return ``epochs`` and ``batch_size`` as ints (or None)."""
+    check_choice(engine, "engine", engines)
+    epochs = check_epochs(epochs)
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
     check_bool(shuffle, "shuffle")

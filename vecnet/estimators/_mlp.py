@@ -55,6 +55,7 @@ from ..optimizers import SGD, Adam
 from ..training.loop import Settings, clip_batch_size, train
 from ..training.many import train_many
 from ..training.metrics import metric_name
+from ..weights import count_params
 from ._base import (
     EstimatorBase,
     ScikitLearnStopping,
@@ -80,7 +81,7 @@ def _check_ensemble_memory(k, sizes, dtype):
     ``n_estimators`` of small networks ran for ever instead."""
     if k == 1:
         return   # one network: Network itself says when its weights cannot be allocated
-    n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    n_params = count_params(sizes)
     need = 4 * k * n_params * np.dtype(dtype).itemsize
     try:
         have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
