@@ -52,9 +52,10 @@ from ..data.validation import (
 from ..engines import engine_names
 from ..network import Network
 from ..optimizers import SGD, Adam
-from ..training.loop import Settings, clip_batch_size, train
+from ..training.loop import train
 from ..training.many import train_many
 from ..training.metrics import metric_name
+from ..training.settings import Settings, clip_batch_size
 from ..weights import count_params
 from ._base import (
     EstimatorBase,

@@ -26,134 +26,18 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Optional
 
 import numpy as np
 
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import (
-    check_callbacks,
-    check_fit_params,
-    check_positive_int,
-    check_validation_fraction,
-)
-from ..engines import engine_names, resolve
+from ..data.validation import check_validation_fraction
+from ..engines import resolve
 from ..losses import get_loss
-from ..optimizers import Optimizer, make_optimizer, starting_state
-from .callbacks import EarlyStopping, Progress, _Stopper
+from ..optimizers import starting_state
+from .callbacks import Progress, _Stopper
+from .history import DivergenceWarning, History
 from .metrics import evaluate, metric_name
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Training stopped because the loss or a weight stopped being finite."""
-
-
-@dataclass
-class History:
-    """What :func:`fit` did, epoch by epoch.
-
-    Attributes
-    ----------
-    engine : str
-        The engine that ran (``engine="auto"`` records its choice here).
-    loss : list of float
-        Training loss of each epoch: the mean of the per-sample losses taken
-        before each update (without the L2 penalty).
-    val_loss : list of float
-        Loss on the validation data after each epoch (empty without validation).
-    metric : str
-        Name of the validation metric: ``"accuracy"`` for ``bce`` and ``cce``,
-        ``"r2"`` for ``mse`` (see :mod:`vecnet.training.metrics`).
-    val_metric : list of float
-        That metric on the validation data after each epoch.
-    epoch_time : list of float
-        Seconds of training per epoch, validation excluded (epochs run in one
-        compiled call share its time).
-    compile_time : float
-        Seconds spent compiling (or loading cached) kernels, kept out of
-        ``epoch_time``.
-    stopped : str or None
-        ``None`` when every epoch ran; ``"diverged"``, ``"early_stopping"`` or
-        ``"callback"`` otherwise.
-    best_epoch : int or None
-        With early stopping, the 0-based epoch of the best monitored loss.
-    restored : bool
-        True when early stopping put the best epoch's weights back.
-    streamed : bool
-        True when the training data was read in row blocks.
-    """
-
-    engine: str
-    loss: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    metric: str = ""
-    val_metric: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
-    compile_time: float = 0.0
-    stopped: Optional[str] = None
-    best_epoch: Optional[int] = None
-    restored: bool = False
-    streamed: bool = False
-
-    @property
-    def epochs(self):
-        """Number of epochs completed."""
-        return len(self.loss)
-
-
-@dataclass
-class Settings:
-    """What :func:`train` does, checked: :func:`fit`'s options once resolved.
-
-    ``batch_size`` None means full batch; ``stopping`` is an early-stopping
-    rule (:class:`EarlyStopping` or any object with its ``monitor``,
-    ``patience``, ``restore_best``, ``initial_best``, ``measure`` and ``judge``);
-    ``fresh_optimizer`` drops the optimizer state the network carries.
-    """
-
-    epochs: int = 1000
-    batch_size: Optional[int] = 1
-    optimizer: Optimizer = None
-    engine: str = "auto"
-    shuffle: bool = False
-    seed: Any = None
-    stopping: Any = None
-    callbacks: tuple = ()
-    verbose: bool = False
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES
-    fresh_optimizer: bool = False
-
-    @classmethod
-    def check(cls, epochs=1000, lr=None, batch_size=1, engine="auto", optimizer="sgd", shuffle=False,
-              seed=None, early_stopping=None, callbacks=(), verbose=False,
-              chunk_bytes=DEFAULT_CHUNK_BYTES, fresh_optimizer=False):
-        """:func:`fit`'s options, checked, as settings."""
-        epochs, batch_size = check_fit_params(epochs, batch_size, engine, engine_names(), shuffle,
-                                              seed, verbose)
-        chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
-        optimizer = make_optimizer(optimizer, lr)
-        if early_stopping is True:
-            early_stopping = EarlyStopping()
-        elif early_stopping is False:   # as None: no early stopping
-            early_stopping = None
-        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-            raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True, False or None, "
-                             f"got {early_stopping!r}")
-        callbacks = check_callbacks(callbacks)
-        return cls(epochs, batch_size, optimizer, engine, bool(shuffle), seed, early_stopping,
-                   tuple(callbacks), verbose, chunk_bytes, fresh_optimizer)
-
-
-def clip_batch_size(batch_size, n, stacklevel=2):
-    """``batch_size`` for ``n`` samples: ``None`` is ``n``; more than ``n`` warns and gives ``n``."""
-    if batch_size is None:
-        return n
-    if batch_size > n:
-        warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
-                      UserWarning, stacklevel=stacklevel)
-        return n
-    return batch_size
+from .settings import Settings, clip_batch_size
 
 
 def _orders(n, count, rng):

@@ -28,19 +28,17 @@ from ..data.validation import check_seed
 from ..engines import resolve
 from ..optimizers import starting_state
 from .callbacks import Progress, _Stopper
+from .history import DivergenceWarning, History
 from .loop import (
-    DivergenceWarning,
-    History,
-    Settings,
     _drop_last_epoch,
     _end_of_epoch,
     _target_loss,
     _validation_rows,
     attach_histories,
-    clip_batch_size,
     train,
 )
 from .metrics import metric_name
+from .settings import Settings, clip_batch_size
 
 _ARCHITECTURE = ("sizes", "activation", "output_activation", "loss", "dtype")
 ORDER_BUDGET = 1 << 22
