@@ -146,7 +146,7 @@ def test_task_auto_picks_classification_for_few_integers_and_regression_otherwis
         code, out, err = run(["train", tmp_path / f"{name}.csv", "--epochs", "2", "-o", tmp_path / "m.npz"],
                              capsys)
         assert code == 0, err
-        assert out.startswith(kind) and "warning: Stochastic optimizer" in err
+        assert out.startswith(kind) and "warning: Stochastic Optimizer" in err
         assert type(vecnet.load(tmp_path / "m.npz")).__name__ == kind
 
 

@@ -204,7 +204,7 @@ def test_training_stops_when_the_loss_stops_improving_by_tol():
 
 def test_reaching_max_iter_warns_convergence_warning():
     X, y = blobs()
-    with pytest.warns(vecnet.ConvergenceWarning, match="maximum iterations \\(3\\)"):
+    with pytest.warns(vecnet.ConvergenceWarning, match="Maximum iterations \\(3\\)"):
         clf = MLPClassifier(max_iter=3, tol=0.0, random_state=0).fit(X, y)
     assert clf.n_iter_ == 3
 

@@ -85,6 +85,8 @@ def _set(section, key, value):
     ("fitted", "best_validation_score_", "high", "best_validation_score_ is invalid"),
     ("fitted", "n_features_in_", 3.0, "n_features_in_"),
     ("fitted", "n_features_in_", True, "n_features_in_"),
+    ("fitted", "engine_", "auto", "engine_ is invalid"),
+    ("fitted", "engine_", 1, "engine_ is invalid"),
 ])
 @pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
 def test_disagreeing_fields_are_refused_at_load(saved, tmp_path, kind, section, key, value, message):

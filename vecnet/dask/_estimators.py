@@ -81,7 +81,7 @@ class _DaskMLPMixin:
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                                  f"expecting {self.n_features_in_} features as input.")
-            self._check_feature_names(raw, reset=False)
+            self._check_feature_names(raw, reset=False, stacklevel=3)
         encode, n_outputs, classes = self._dask_targets(y, X.shape[0], reset=not warm)
         if warm and n_outputs != self.n_outputs_:
             raise ValueError(f"y has {n_outputs} outputs, but the model was fitted with {self.n_outputs_}")
@@ -113,7 +113,7 @@ class _DaskMLPMixin:
         self.history_ = history
         if history.stopped is None and history.rounds == self.max_iter:
             warnings.warn(convergence_warning(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet."), stacklevel=2)
         return self
 

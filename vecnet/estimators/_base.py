@@ -149,7 +149,7 @@ class EstimatorBase:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def _check_feature_names(self, X, reset):
+    def _check_feature_names(self, X, reset, stacklevel=4):
         """Record (``reset``) or check ``X``'s string column names against ``feature_names_in_``.
 
         As scikit-learn: names in another order, or other names, are a
@@ -166,10 +166,10 @@ class EstimatorBase:
         if fitted is None or names is None:
             if fitted is not None:
                 warnings.warn(f"X does not have valid feature names, but {who} was fitted with "
-                              "feature names", UserWarning, stacklevel=4)
+                              "feature names", UserWarning, stacklevel=stacklevel)
             elif names is not None:
                 warnings.warn(f"X has feature names, but {who} was fitted without feature names",
-                              UserWarning, stacklevel=4)
+                              UserWarning, stacklevel=stacklevel)
             return
         if len(names) == len(fitted) and all(a == b for a, b in zip(names, fitted)):
             return
@@ -221,6 +221,8 @@ def _as_float(a, name, dtype):
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
     if np.iscomplexobj(arr):
         raise ValueError(f"Complex data not supported in {name}")
+    if arr.dtype.kind in "USVMm":   # text, bytes, records, dates: converted, they would be wrong numbers
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.dtype.kind not in "fiub":
         try:
             arr = missing_as_nan(arr).astype(np.float64)   # pd.NA: NaN, refused as NaN by the caller

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engines import engine_names
 from ..io import ModelFormatError, plain
 from ..io import save as save_model
 from ..network import Network
@@ -25,18 +26,29 @@ def _is_number(value):
 
 def check_agreement(path, est, net, fitted):
     """``ModelFormatError`` unless the parameters, the fitted attributes and the network agree."""
+    problem = disagreement(est, net, fitted)
+    if problem:
+        raise ModelFormatError(f"{path}: {problem}")
+
+
+def disagreement(est, net, fitted):
+    """What makes the parameters of ``est``, the ``fitted`` attributes and ``net`` disagree; None if nothing.
+
+    :func:`vecnet.load` refuses such a file, so saving refuses such an estimator first.
+    """
     if ACTIVATION_ALIASES[est.activation] != net.activation:
-        raise ModelFormatError(f"{path}: the parameter activation={est.activation!r} disagrees with the "
-                               f"stored network's hidden activation {net.activation!r}")
+        return (f"the parameter activation={est.activation!r} disagrees with the network's hidden "
+                f"activation {net.activation!r}")
     if est._hidden_sizes() != list(net.sizes[1:-1]):
-        raise ModelFormatError(f"{path}: the parameter hidden_layer_sizes={est.hidden_layer_sizes!r} "
-                               f"disagrees with the stored network's layers {net.sizes}")
+        return (f"the parameter hidden_layer_sizes={est.hidden_layer_sizes!r} disagrees with the network's "
+                f"layers {net.sizes}")
     if np.dtype(est.dtype) != net.dtype:
-        raise ModelFormatError(f"{path}: the parameter dtype={est.dtype!r} disagrees with the stored "
-                               f"network's {net.dtype}")
+        return f"the parameter dtype={est.dtype!r} disagrees with the network's {net.dtype}"
+    if est.n_estimators != 1:
+        return f"an estimator file holds one network, but the parameters say n_estimators={est.n_estimators}"
     if fitted["n_features_in_"] != net.sizes[0] or fitted["n_outputs_"] != net.sizes[-1] \
             or not _is_int(fitted["n_features_in_"], 1) or not _is_int(fitted["n_outputs_"], 1):
-        raise ModelFormatError(f"{path}: n_features_in_ / n_outputs_ do not match the network {net.sizes}")
+        return f"n_features_in_ / n_outputs_ do not match the network {net.sizes}"
     curve, scores = fitted["loss_curve_"], fitted["validation_scores_"]
     checks = {
         "n_iter_": _is_int(fitted["n_iter_"]),
@@ -51,16 +63,22 @@ def check_agreement(path, est, net, fitted):
     }
     for name, ok in checks.items():
         if not ok:
-            raise ModelFormatError(f"{path}: the fitted attribute {name} is invalid: {fitted[name]!r}")
+            return f"the fitted attribute {name} is invalid: {fitted[name]!r}"
+    if "engine_" in fitted and fitted["engine_"] not in set(engine_names()) - {"auto"}:
+        return f"the fitted attribute engine_ is invalid: {fitted['engine_']!r}"
     names = fitted.get("feature_names_in_")
     if names is not None and not (isinstance(names, list) and len(names) == net.sizes[0]
                                   and all(isinstance(n, str) for n in names)):
-        raise ModelFormatError(f"{path}: the fitted attribute feature_names_in_ is invalid: {names!r}")
+        return f"the fitted attribute feature_names_in_ is invalid: {names!r}"
+    return None
 
 
 FITTED_STATE = ("n_features_in_", "n_outputs_", "n_iter_", "loss_curve_", "best_loss_",
                 "validation_scores_", "best_validation_score_")
 """The fitted attributes that :mod:`vecnet.io` saves with ``net_`` and ``classes_``."""
+
+OPTIONAL_STATE = ("feature_names_in_", "engine_")
+"""Fitted attributes a file has only when the estimator had them (older files have no ``engine_``)."""
 
 CURVES = {"loss_curve_": "loss_curve", "validation_scores_": "validation_scores"}
 """The per-epoch fitted attributes, saved as float64 arrays of these names (one value per epoch:
@@ -82,14 +100,29 @@ class EstimatorFile:
         """Header fields and arrays for :func:`vecnet.io.save`: the network's, plus parameters and fitted state."""
         self._check_fitted()
         self.single_network("saving")
+        params = self.get_params()
+        if isinstance(params["hidden_layer_sizes"], np.ndarray):   # as fit takes it; a list in the file
+            params["hidden_layer_sizes"] = params["hidden_layer_sizes"].tolist()
+        fitted = {name: getattr(self, name) for name in FITTED_STATE if name not in CURVES}
+        try:   # what load would refuse, refused before anything is written
+            self._validate_params()
+            problem = disagreement(self, self.net_, plain(dict(fitted, **{name: getattr(self, name)
+                                                                          for name in CURVES})))
+        except (ValueError, TypeError) as exc:
+            problem = str(exc)
+        if problem:
+            raise ValueError(f"cannot save this {type(self).__name__}: {problem}. Its parameters changed "
+                             f"since it was fitted (set_params): set them back, or fit it again")
         fields, arrays = self.net_._to_file()
-        fields["params"] = plain(self.get_params())
-        fields["fitted"] = plain({name: getattr(self, name) for name in FITTED_STATE if name not in CURVES})
+        fields["params"] = plain(params)
+        fields["fitted"] = plain(fitted)
         for name, array in CURVES.items():
             if getattr(self, name) is not None:
                 arrays[array] = np.asarray(getattr(self, name), dtype=np.float64)
         if getattr(self, "feature_names_in_", None) is not None:
             fields["fitted"]["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        if getattr(self, "engine_", None) is not None:   # what partial_fit goes on with after a load
+            fields["fitted"]["engine_"] = self.engine_
         return fields, arrays
 
     def _load_classes(self, path, net, classes):
@@ -117,7 +150,7 @@ class EstimatorFile:
         elif any(array in arrays for array in CURVES.values()):   # in the header and as arrays
             fitted = None
         if not isinstance(params, dict) or not isinstance(fitted, dict) \
-                or set(fitted) - {"feature_names_in_"} != set(FITTED_STATE):
+                or set(fitted) - set(OPTIONAL_STATE) != set(FITTED_STATE):
             raise ModelFormatError(f"{path}: the estimator's parameters or fitted attributes are missing")
         if isinstance(params.get("hidden_layer_sizes"), list):
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
@@ -135,13 +168,12 @@ class EstimatorFile:
             setattr(est, name, fitted[name])
         if fitted.get("feature_names_in_") is not None:
             est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        if "engine_" in fitted:
+            est.engine_ = fitted["engine_"]
         if est.best_loss_ is None and not est.early_stopping:
             est.best_loss_ = np.inf
         if est.best_validation_score_ is None and est.early_stopping:
             est.best_validation_score_ = -np.inf
-        if est.n_estimators != 1:
-            raise ModelFormatError(f"{path}: an estimator file holds one network, but its parameters "
-                                   f"say n_estimators={est.n_estimators}")
         est.net_ = net
         est.estimators_ = [net]
         return est

@@ -14,7 +14,8 @@ How scikit-learn's settings map onto vecnet's (per batch of ``n`` samples):
   whose gradient is ``2 / n_outputs`` times scikit-learn's squared loss
   ``mean((y - p)**2) / 2`` summed over outputs; ``l2`` and (for ``"sgd"``)
   the learning rate are scaled by that factor, so both solvers take the same
-  steps as scikit-learn's.
+  steps as scikit-learn's; but for a last batch smaller than ``batch_size``, which
+  gets ``alpha / batch_size`` too (scikit-learn divides by its own size).
 - ``learning_rate="invscaling"`` uses vecnet's schedule, ``lr / (t + 1) ** power_t``
   with ``t`` counting updates; scikit-learn counts samples seen, updated once an
   epoch. ``"adaptive"`` is not offered.
@@ -68,6 +69,7 @@ from ._base import (
     fit_lock,
 )
 from ._files import ACTIVATION_ALIASES, EstimatorFile
+from ._sklearn_names import ScikitLearnNames
 
 OWN_FIT_OPTIONS = frozenset({"epochs", "lr", "batch_size", "engine", "optimizer", "shuffle", "seed",
                              "verbose", "early_stopping", "validation_data", "validation_fraction",
@@ -93,7 +95,7 @@ def _check_ensemble_memory(k, sizes, dtype):
                          f"their weights and optimizer state, more than this machine's {have / 1e9:.3g} GB")
 
 
-class _BaseMLP(EstimatorFile, EstimatorBase):
+class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
     """Shared parameters and training of the two estimators; see their docstrings."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
@@ -226,7 +228,7 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
             self._check_architecture(dtype)
         raw = X
         if not reset:
-            self._check_feature_names(raw, reset=False)
+            self._check_feature_names(raw, reset=False, stacklevel=5)
         X = check_features(X, dtype, None if reset else self.n_features_in_, type(self).__name__,
                            training=True)
         Y, labels = self._encode_target(y, X.shape[0], reset, classes)
@@ -244,7 +246,9 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
             if labels is not None:   # the classifier's
                 self.classes_ = labels
         rows, val = self._split(rows, n_val, rng) if validating else (rows, None)
-        batch = clip_batch_size(batch, len(rows), stacklevel=4)
+        if validating and self.validation_scores_ is None:   # early_stopping set on since the last fit
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        batch = clip_batch_size(batch, len(rows), stacklevel=5)
         engine = self.engine
         if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
             engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
@@ -252,9 +256,9 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
                                    engine) for _ in self.estimators_]
         try:
             if len(self.estimators_) == 1:
-                histories = [train(self.net_, rows, settings[0], val, stacklevel=4)]
+                histories = [train(self.net_, rows, settings[0], val, stacklevel=5)]
             else:   # an ensemble: every member trained side by side, each as it would be alone
-                histories = train_many(self.estimators_, rows, settings, val, stacklevel=4)
+                histories = train_many(self.estimators_, rows, settings, val, stacklevel=5)
         except BaseException as exc:   # Ctrl-C, a callback's error: count the epochs the weights hold
             done = getattr(exc, "vecnet_histories", None)
             if done and any(h.loss for h in done):
@@ -263,8 +267,8 @@ class _BaseMLP(EstimatorFile, EstimatorBase):
         self._record(histories, Y.shape[1])
         if not incremental and any(h.stopped is None and h.epochs == self.max_iter for h in histories):
             warnings.warn(convergence_warning(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet."), stacklevel=3)
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet."), stacklevel=4)
         return self
 
     def _check_architecture(self, dtype):

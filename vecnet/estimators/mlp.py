@@ -118,7 +118,7 @@ class MLPClassifier(_BaseMLP):
                                  "(multilabel and multi-output targets are not supported)")
             warnings.warn(data_conversion_warning(
                 "A column-vector y was passed when a 1d array was expected. Please change the shape "
-                "of y to (n_samples, ), for example using ravel()."), stacklevel=4)
+                "of y to (n_samples, ), for example using ravel()."), stacklevel=5)
             y = y.ravel()
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels; "
@@ -309,6 +309,8 @@ class MLPRegressor(_BaseMLP):
     def _encode_target(self, y, n_samples, reset, classes=None):
         """``(Y, None)``: numbers as float targets (n_samples, n_outputs), not yet scanned (see ``_fit``)."""
         y = check_target(y, n_samples, finite=False)
+        if y.dtype.kind in "USVMm":   # text, bytes, records, dates
+            raise ValueError(f"MLPRegressor needs numeric targets, got dtype {y.dtype}")
         if y.dtype.kind not in "fiub":
             try:
                 y = missing_as_nan(y).astype(np.float64)   # pd.NA: NaN, refused by the scan

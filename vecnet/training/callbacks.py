@@ -37,9 +37,13 @@ class EarlyStopping:
         An epoch improves only if its loss is below the best so far minus ``min_delta``.
     restore_best : bool, default True
         Put back the weights of the best epoch when training ends (stopped
-        early or not).
+        early or not): the weights at that epoch's end.
     monitor : {"val_loss", "loss"}, default "val_loss"
-        ``"val_loss"`` needs ``validation_data`` or ``validation_fraction``.
+        ``"val_loss"`` needs ``validation_data`` or ``validation_fraction``; it is
+        measured after the epoch, on the weights kept. ``"loss"`` is the epoch's
+        training loss, the mean of the per-sample losses taken before each update
+        (as Keras's ``loss``): the weights kept for it are those at the end of that
+        epoch, whose own loss can differ (much, when training is unstable).
     """
 
     patience: int = 10
@@ -77,7 +81,9 @@ class _Stopper:
         self.net = net
         self.best = rule.initial_best()
         self.best_epoch = None
-        self.best_theta = None
+        # a finite best to beat is that of the weights the fit starts from (an estimator's earlier fit,
+        # see vecnet.estimators): kept, so that a fit in which no epoch beats them ends with them
+        self.best_theta = net.theta.copy() if rule.restore_best and np.isfinite(self.best) else None
         self.wait = 0
 
     def update(self, epoch, logs):
