@@ -147,6 +147,24 @@ def test_non_numeric_input_is_a_type_error(X):
         _net().predict(X)
 
 
+@pytest.mark.parametrize("kind", ["U3", "S3", "datetime64[D]"])
+def test_the_estimators_take_no_text_bytes_or_dates_for_numbers(kind):
+    X = np.array([["1.5", "2", "3"], ["4", "5", "6e0"], ["7", "8", "9"]])
+    X = X.astype(kind) if kind != "datetime64[D]" else np.arange(9).reshape(3, 3).astype(kind)
+    y = np.array([0.0, 1.0, 0.0])
+    for est in (vecnet.MLPRegressor((2,), max_iter=1), vecnet.MLPClassifier((2,), max_iter=1)):
+        with pytest.raises(TypeError, match=re.escape(f"X must be numeric, got dtype {np.dtype(kind)}")):
+            est.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # one epoch: not converged
+        fitted = vecnet.MLPRegressor((2,), max_iter=1, engine="numpy").fit(np.ones((3, 3)), y)
+    with pytest.raises(TypeError, match="X must be numeric"):
+        fitted.predict(X)
+    with pytest.raises(ValueError, match="MLPRegressor needs numeric targets"):
+        vecnet.MLPRegressor((2,), max_iter=1).fit(np.ones((3, 3)), np.array(["1", "2", "3"]).astype(kind)
+                                                  if kind != "datetime64[D]" else np.arange(3).astype(kind))
+
+
 def test_ragged_lists_are_a_value_error():
     with pytest.raises(ValueError, match="X could not be read as a numeric array"):
         _net().predict([[1.0, 2.0, 3.0], [1.0]])
@@ -684,3 +702,127 @@ def test_a_nan_far_into_a_memmap_is_found_block_by_block(monkeypatch, tmp_path):
     X = np.load(tmp_path / "X.npy", mmap_mode="r")
     with pytest.raises(ValueError, match=r"X contains 1 inf value \(the first at \[87, 2\]\)"):
         _net().predict(X)
+
+
+# -- the Python API's own objects, given wrongly ----------------------------------------
+def test_optimizer_settings_but_lr_are_keyword_only():
+    # by position, SGD(0.01, 0.9) set l2=0.9 (the base class's fields come first), silently
+    with pytest.raises(TypeError, match="positional"):
+        vecnet.SGD(0.01, 0.9)
+    with pytest.raises(TypeError, match="positional"):
+        vecnet.Adam(0.001, 0.9)
+    assert vecnet.SGD(0.01, momentum=0.9).momentum == 0.9 and vecnet.SGD(0.01).l2 == 0.0
+    assert vecnet.Adam(0.01, beta1=0.8).beta1 == 0.8
+
+
+def test_loss_value_and_gradients_refuse_a_target_that_would_broadcast():
+    X, y = vecnet.article_data()
+    net = Network([2, 2, 1], seed=0)
+    expected = np.mean((y - net.predict(X)[:, 0]) ** 2)   # the mse, computed here
+    assert net.loss_value(X, y.reshape(-1, 1)) == pytest.approx(expected, rel=1e-15)
+    for call in (net.loss_value, net.gradients):
+        with pytest.raises(ValueError, match=r"shapes \(n_samples, 2\) and \(n_samples, 1\), got \(4, 2\) "
+                                             r"and \(4,\)"):
+            call(X, y)   # (4,) against outputs (4, 1): a (4, 4) difference
+        with pytest.raises(ValueError, match="got list and"):
+            call(X.tolist(), y.reshape(-1, 1))
+
+
+def test_initialize_forgets_the_optimizer_state_of_the_old_weights():
+    X, y = vecnet.article_data()
+    a = Network([2, 2, 1], seed=0)
+    a.fit(X, y, epochs=5, optimizer="adam", engine="numpy")
+    a.initialize("normal", seed=1)
+    assert a.optimizer_state is None
+    a.fit(X, y, epochs=5, optimizer="adam", engine="numpy")
+    b = Network([2, 2, 1], seed=1)
+    b.fit(X, y, epochs=5, optimizer="adam", engine="numpy")
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda X, y: vecnet.fit(None, X, y, epochs=1), "net must be a vecnet.Network, got NoneType"),
+    (lambda X, y: vecnet.fit(vecnet.MLPRegressor(), X, y, epochs=1), "net must be a vecnet.Network, got MLPRegressor"),
+    (lambda X, y: vecnet.to_reference(None), "net must be a vecnet.Network, got NoneType"),
+    (lambda X, y: vecnet.from_reference(None), "ref must be a vecnet.reference.ReferenceNetwork, got NoneType"),
+    (lambda X, y: vecnet.from_reference(Network([2, 2, 1])), "ref must be a .*ReferenceNetwork, got Network"),
+])
+def test_objects_of_the_wrong_kind_are_a_type_error_naming_it(call, says):
+    X, y = vecnet.article_data()
+    with pytest.raises(TypeError, match=says):
+        call(X, y)
+
+
+def test_numpy_bools_and_dtypes_are_taken_or_refused_as_python_ones():
+    X, y = vecnet.article_data()
+    a, b = Network([2, 2, 1], seed=0), Network([2, 2, 1], seed=0)
+    ha = a.fit(X, y, epochs=3, engine="numpy", early_stopping=np.True_, validation_data=(X, y))
+    hb = b.fit(X, y, epochs=3, engine="numpy", early_stopping=True, validation_data=(X, y))
+    assert ha.loss == hb.loss
+    ref = vecnet.to_reference(Network([2, 2, 1], seed=0))
+    for bad in (0, ""):
+        with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64'"):
+            vecnet.from_reference(ref, dtype=bad)
+
+
+def test_seeds_study_checks_progress_before_training_and_takes_a_0d_threshold(monkeypatch):
+    from vecnet import studies
+
+    calls = []
+    monkeypatch.setattr(studies, "fit_many", lambda *a, **k: calls.append(1))
+    with pytest.raises(ValueError, match="progress must be a callable"):
+        studies.seeds_study(draws=3, epochs=5, engine="numpy", progress="x")
+    assert not calls   # refused before any group trained
+    monkeypatch.undo()
+    assert studies.seeds_study(draws=2, epochs=3, engine="numpy", thresholds=np.array(0.01)).thresholds == (0.01,)
+
+
+def test_an_optimizer_state_set_by_hand_is_checked_when_a_fit_starts():
+    from vecnet.optimizers import OptimizerState
+
+    X, y = vecnet.article_data()
+    net = Network([2, 2, 1], seed=0)
+    n = net.n_params
+    ok_steps = np.zeros(1, np.int64)
+    cases = [
+        ({"memory": 1}, TypeError, "optimizer_state must be a vecnet.optimizers.OptimizerState or None, got dict"),
+        (OptimizerState(np.zeros((2, n)), np.array(5), "adam"), ValueError,
+         r"optimizer_state.steps must be a writable int64 array of shape \(1,\).*got int64 \(\)"),
+        (OptimizerState(np.full((2, n), np.nan), ok_steps, "adam"), ValueError, "memory holds NaN or inf"),
+        (OptimizerState(-np.ones((2, n)), ok_steps, "adam"), ValueError, "negative values: Adam's second moments"),
+        (OptimizerState(np.asfortranarray(np.zeros((2, n))), ok_steps, "adam"), ValueError,
+         r"memory must be a writable C-contiguous float array.*not C-contiguous"),
+    ]
+    for state, error, says in cases:
+        for engine in ("numpy", "numba"):
+            net.optimizer_state = state
+            start = net.theta.copy()
+            with pytest.raises(error, match=says):
+                net.fit(X, y, epochs=1, optimizer="adam", engine=engine)
+            np.testing.assert_array_equal(net.theta, start)
+    net.optimizer_state = OptimizerState(np.ones((2, n)), ok_steps.copy(), "sgd")   # momentum's velocity may be < 0
+    net.optimizer_state.memory[0] *= -1
+    net.fit(X, y, epochs=1, optimizer=vecnet.SGD(momentum=0.5), engine="numpy")
+
+
+def test_r2_score_refuses_what_has_no_score_and_scores_the_rest():
+    from vecnet.training.metrics import r2_score
+
+    y, p = [1.0, 2.0, 4.0], [1.5, 2.0, 3.0]
+    mean = sum(y) / 3
+    expected = 1 - sum((a - b) ** 2 for a, b in zip(y, p)) / sum((a - mean) ** 2 for a in y)
+    assert r2_score(y, p) == pytest.approx(expected, rel=1e-15)
+    assert r2_score(np.array(y)[:, None], p) == r2_score(y, np.array(p)[:, None]) == r2_score(y, p)
+    for args, says in [
+        (([1.0, np.nan, 3.0], [1.0, 2.0, 3.0]), "must be finite"),
+        (([1.0, 2.0, 3.0], [1.0, 2.0, np.inf]), "must be finite"),
+        ((np.arange(6.0), np.ones((3, 2))), r"of one shape .* got \(6,\) and \(3, 2\)"),
+        (([1.0, 2.0, 3.0], np.ones((3, 2))), r"got \(3,\) and \(3, 2\)"),
+        (([], []), "at least one row"),
+        ((1.0, 1.0), "at least one row"),
+        (([1.0, 2.0, 3.0], [1.0, 2.0, 2.0], [0, 0, 0]), "not all zero"),
+        (([1.0, 2.0, 3.0], [1.0, 2.0, 2.0], [-1, 1, 1]), "non-negative"),
+        (([1.0, 2.0, 3.0], [1.0, 2.0, 2.0], [1, 1]), r"of shape \(3,\)"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            r2_score(*args)

@@ -299,3 +299,49 @@ def test_predict_of_overflowing_opposite_outputs_is_a_value_error_without_a_runt
     net.set_params([(np.array([[1e300, -1e300]]), np.zeros(2))])
     with pytest.raises(ValueError, match="outputs are not finite"):   # was: RuntimeWarning under -W error
         net.predict([[1e10]])
+
+
+def test_an_optimizer_subclass_of_the_base_with_its_own_step_is_run_by_the_numpy_engine():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Sign(vecnet.optimizers.Optimizer):
+        family = "sgd"
+
+        def step(self, theta, grad, state, t, scratch=None):
+            theta -= self.lr * np.sign(grad)
+
+    X, y = vecnet.article_data()
+    net = vecnet.Network([2, 2, 1], seed=0)
+    expected = net.theta.copy()
+    for i in range(4):   # one epoch, per sample, in order: the sign step, worked out here
+        _, grad = net.gradients(X[i:i + 1], y[i:i + 1, None])
+        expected -= 0.05 * np.sign(grad)
+        net.theta[...] = expected
+    other = vecnet.Network([2, 2, 1], seed=0)
+    history = other.fit(X, y, epochs=1, optimizer=Sign(lr=0.05))
+    assert history.engine == "numpy"
+    np.testing.assert_array_equal(other.theta, expected)
+    with pytest.raises(ValueError, match="Sign has its own step: use engine='numpy'"):
+        other.fit(X, y, epochs=1, optimizer=Sign(lr=0.05), engine="numba")
+
+
+def test_an_error_inside_an_epoch_leaves_the_weights_of_the_last_completed_one():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Flaky(vecnet.SGD):
+        def step(self, theta, grad, state, t, scratch=None):
+            if t == 20:   # in the middle of the second epoch of 16 samples
+                raise RuntimeError("step failed")
+            super().step(theta, grad, state, t, scratch)
+
+    X, y = vecnet.synthetic(16, n_features=2, seed=0)
+    net = vecnet.Network([2, 2, 1], seed=0)
+    one_epoch = net.copy()
+    one_epoch.fit(X, y, epochs=1, engine="numpy")
+    with pytest.raises(RuntimeError, match="step failed") as caught:
+        net.fit(X, y, epochs=3, engine="numpy", optimizer=Flaky())
+    assert caught.value.vecnet_histories[0].epochs == 1
+    np.testing.assert_array_equal(net.theta, one_epoch.theta)
+    assert net.optimizer_state.steps[0] == 16

@@ -159,9 +159,10 @@ class Network:
 
     # -- weights ----------------------------------------------------------------
     def initialize(self, init="normal", seed=None):
-        """Draw new weights in place; see the class parameters."""
+        """Draw new weights in place, and forget the optimizer state; see the class parameters."""
         check_choice(init, "init", INITS)
         rng = np.random.default_rng(check_seed(seed))
+        self.optimizer_state = None   # moments and update count of other weights
         for (W, b), (n_in, n_out) in zip(self.params, zip(self.sizes[:-1], self.sizes[1:])):
             if init == "normal":
                 W[...] = rng.standard_normal(W.shape)
@@ -319,9 +320,20 @@ class Network:
         A loss beyond the float maximum is ``inf``, without a warning, whatever
         the caller's ``numpy.errstate`` (training stops such an epoch as diverged).
         """
+        self._check_batch(X, Y)
         with np.errstate(over="ignore", under="ignore"):
             acts, Z = self._forward(X, keep=True)
             return get_loss(self.loss).value(Y, acts[-1], Z, UNBUFFERED)
+
+    def _check_batch(self, X, Y):
+        """``ValueError`` unless ``X`` and ``Y`` are arrays of the shapes :meth:`gradients` takes (a
+        ``Y`` of shape (n,) against (n, 1) outputs would broadcast to (n, n): a wrong number, silently)."""
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        shapes = [getattr(a, "shape", None) if isinstance(a, np.ndarray) else type(a).__name__ for a in (X, Y)]
+        if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray) and X.ndim == 2 and X.shape[1] == n_in
+                and Y.shape == (X.shape[0], n_out)):
+            raise ValueError(f"X and Y must be arrays of shapes (n_samples, {n_in}) and (n_samples, {n_out}), "
+                             f"got {shapes[0]} and {shapes[1]} (reshape a 1-D y with y.reshape(-1, 1))")
 
     def gradients(self, X, Y, out=None, workspace=None):
         """Loss and gradient of the batch loss, by matrix products.
@@ -348,6 +360,7 @@ class Network:
         """
         if workspace is not None:  # the engines, which set the error state once for a whole fit
             return self._gradients(X, Y, out, workspace)
+        self._check_batch(X, Y)
         with np.errstate(over="ignore", under="ignore"):
             return self._gradients(X, Y, out, None)
 
@@ -441,5 +454,5 @@ def from_reference(ref, dtype=None):
     -------
     Network
     """
-    net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=dtype or np.float64)
+    net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=np.float64 if dtype is None else dtype)
     return set_from_reference(net, ref)

@@ -31,7 +31,7 @@ SGD's velocity is not Adam's moments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
@@ -85,9 +85,14 @@ class OptimizerState:
 
 @dataclass(frozen=True)
 class Optimizer:
-    """Settings shared by every optimizer; use :class:`SGD` or :class:`Adam`."""
+    """Settings shared by every optimizer; use :class:`SGD` or :class:`Adam`.
+
+    Every setting but ``lr`` is keyword-only (``SGD(0.01, momentum=0.9)``): by
+    position, ``SGD(0.01, 0.9)`` is a ``TypeError``, not a silent ``l2=0.9``.
+    """
 
     lr: float = 0.1
+    _: KW_ONLY
     l2: float = 0.0
     schedule: str = "constant"
     power_t: float = 0.5
@@ -135,6 +140,7 @@ class SGD(Optimizer):
     power_t : float, default 0.5
     """
 
+    _: KW_ONLY
     momentum: float = 0.0
     nesterov: bool = False
 
@@ -185,6 +191,7 @@ class Adam(Optimizer):
     """
 
     lr: float = 0.001
+    _: KW_ONLY
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
@@ -228,6 +235,33 @@ FAMILIES = tuple(cls.family for cls in OPTIMIZERS.values())
 """The values :attr:`OptimizerState.family` takes besides ``None``: ``("sgd", "adam")``."""
 
 
+def _check_state(state):
+    """``TypeError`` / ``ValueError`` unless ``state`` is an :class:`OptimizerState` the engines can update."""
+    if not isinstance(state, OptimizerState):
+        raise TypeError(f"optimizer_state must be a vecnet.optimizers.OptimizerState or None, got "
+                        f"{type(state).__name__}")
+    memory, steps = state.memory, state.steps
+    if not (isinstance(memory, np.ndarray) and memory.ndim == 2 and memory.shape[0] == 2
+            and memory.dtype.kind == "f" and memory.flags.c_contiguous and memory.flags.writeable):
+        raise ValueError(f"optimizer_state.memory must be a writable C-contiguous float array of shape "
+                         f"(2, n_params), got {_describe(memory)}")
+    if not (isinstance(steps, np.ndarray) and steps.shape == (1,) and steps.dtype == np.int64
+            and steps.flags.writeable and steps[0] >= 0):
+        raise ValueError(f"optimizer_state.steps must be a writable int64 array of shape (1,) holding a "
+                         f"count >= 0, got {_describe(steps)}")
+    if not np.isfinite(memory).all():
+        raise ValueError("optimizer_state.memory holds NaN or inf (set net.optimizer_state = None to start "
+                         "afresh)")
+
+
+def _describe(a):
+    """``a``'s type, and for an array its dtype, shape and layout: what a message about it shows."""
+    if not isinstance(a, np.ndarray):
+        return type(a).__name__
+    layout = "C-contiguous" if a.flags.c_contiguous else "not C-contiguous"
+    return f"{a.dtype} {a.shape}, {layout}{'' if a.flags.writeable else ', read-only'}"
+
+
 def starting_state(state, optimizer, n_params, dtype):
     """The state a ``fit`` with ``optimizer`` starts from, labelled with its family.
 
@@ -247,8 +281,13 @@ def starting_state(state, optimizer, n_params, dtype):
         ``state`` itself when it fits the network and ``optimizer``'s family
         (see :meth:`OptimizerState.fits`), otherwise a fresh one.
     """
+    if state is not None:
+        _check_state(state)
     if state is None or not state.fits(n_params, dtype, optimizer):
         state = OptimizerState.zeros(n_params, dtype)
+    elif optimizer.family == "adam" and (state.memory[1] < 0).any():
+        raise ValueError("optimizer_state.memory[1] holds negative values: Adam's second moments are squares "
+                         "(set net.optimizer_state = None to start afresh)")
     state.family = optimizer.family
     return state
 
@@ -256,9 +295,9 @@ def starting_state(state, optimizer, n_params, dtype):
 def make_optimizer(optimizer, lr=None):
     """An :class:`Optimizer` from a name (``"sgd"``, ``"adam"``) or an instance; ``lr`` overrides."""
     if isinstance(optimizer, Optimizer):
-        if not isinstance(optimizer, (SGD, Adam)):
-            raise ValueError(f"optimizer must be a vecnet.SGD or vecnet.Adam (or a subclass), got "
-                             f"{type(optimizer).__name__}, which has no update of its own")
+        if not callable(getattr(optimizer, "step", None)):
+            raise ValueError(f"optimizer must be a vecnet.SGD or vecnet.Adam, or a subclass with its own "
+                             f"step(theta, grad, state, t); got {type(optimizer).__name__}, which has no step")
         if lr is not None and lr != optimizer.lr:
             raise ValueError("pass lr either to fit or to the optimizer, not both")
         return optimizer

@@ -37,7 +37,9 @@ SCALAR_MAP = {
 
 
 def is_article_network(net):
-    """True for the article's network: ``[2, 2, 1]``, sigmoid, mse."""
+    """True for the article's network: ``[2, 2, 1]``, sigmoid, mse; ``TypeError`` for what is no network."""
+    if not all(hasattr(net, name) for name in ("sizes", "activation", "output_activation", "loss", "params")):
+        raise TypeError(f"net must be a vecnet.Network, got {type(net).__name__}")
     return (net.sizes == [2, 2, 1] and net.activation == "sigmoid"
             and net.output_activation == "sigmoid" and net.loss == "mse")
 
@@ -51,6 +53,8 @@ def locate(net, name):
 
 def set_from_reference(net, ref):
     """Copy ``ref``'s nine parameters into the 2-2-1 ``net``'s matrices, in place; return ``net``."""
+    if not isinstance(ref, ReferenceNetwork):
+        raise TypeError(f"ref must be a vecnet.reference.ReferenceNetwork, got {type(ref).__name__}")
     for name, value in ref.params().items():
         arr, index = locate(net, name)
         arr[index] = value

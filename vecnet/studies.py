@@ -157,6 +157,8 @@ class SeedsStudy:
 
 
 def _check_thresholds(thresholds):
+    if isinstance(thresholds, np.ndarray) and thresholds.ndim == 0:
+        thresholds = thresholds[()]   # its one number
     if isinstance(thresholds, (str, bytes)) or not hasattr(thresholds, "__iter__"):
         thresholds = [thresholds]
     thresholds = [check_real(t, "each threshold", low=0, low_open=True) for t in thresholds]
@@ -216,6 +218,8 @@ def seeds_study(draws=10_000, epochs=1000, seed=0, lr=0.1, thresholds=THRESHOLDS
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     seed = int(seed)
     thresholds = _check_thresholds(thresholds)
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable progress(done, draws) or None, got {progress!r}")
     X, y = article_data()
     # a group's losses (and its histories' lists) fit in about 1 GB however long the training
     group = max(1, min(group, 2**27 // epochs))

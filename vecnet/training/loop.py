@@ -178,9 +178,10 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         dict with ``loss``, ``time`` and, with validation, ``val_loss`` and
         ``val_<metric>``; one returning True stops training (any other return value,
         a number or an array included, is ignored).
-        A ``KeyboardInterrupt``, raised in a callback or while an epoch runs,
-        propagates with the network holding the weights (and optimizer state)
-        of the last completed epoch: usable, saveable, and ready to train on.
+        A ``KeyboardInterrupt`` (or any other exception), raised in a callback or
+        while an epoch runs, propagates with the network holding the weights (and
+        optimizer state) of the last completed epoch: usable, saveable, and ready
+        to train on.
     verbose : bool, default False
         Report every epoch: a tqdm progress bar when tqdm is installed
         (``pip install "vecnet[progress]"``), else one printed line per epoch.
@@ -194,6 +195,8 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
+    if not all(hasattr(net, name) for name in ("sizes", "theta", "layer_activations", "optimizer_state")):
+        raise TypeError(f"net must be a vecnet.Network, got {type(net).__name__}")
     settings = Settings.check(epochs, lr, batch_size, engine, optimizer, shuffle, seed, early_stopping,
                               callbacks, verbose, chunk_bytes)
     validation_fraction = check_validation_fraction(validation_fraction)
@@ -293,7 +296,7 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
                 else:
                     losses = engine.run_epochs(net, *data, _orders(n, count, rng), count, batch_size,
                                                optimizer, state)
-        except KeyboardInterrupt as exc:
+        except BaseException as exc:   # Ctrl-C, an optimizer's own step failing, ...
             # the weights of the last completed epoch: the engine's own, when it kept
             # them in a call over whole epochs (a streamed call covers one block)
             if streamed or not getattr(exc, "vecnet_epoch_kept", False):

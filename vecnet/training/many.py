@@ -341,7 +341,7 @@ class _Run:
                     losses, completed = self.engine.run_many(
                         self.nets[0], self.thetas, *self.data, orders, count, self.batch_size,
                         self.optimizers, self.memory, self.steps, self.active.copy())
-            except KeyboardInterrupt:
+            except BaseException:   # Ctrl-C, an error: back to the last completed epoch
                 self.thetas[...], self.memory[...], self.steps[...] = checkpoint
                 raise
             elapsed = time.perf_counter() - t0

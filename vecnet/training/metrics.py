@@ -109,11 +109,24 @@ def r2_score(Y, P, sample_weight=None):
     """R^2 of predictions ``P`` for targets ``Y`` (1-D or 2-D), averaged over outputs (see :class:`R2`).
 
     ``sample_weight``: optional non-negative weights, shape (n_samples,), not all zero.
+    ``ValueError`` for empty, mismatched or non-finite input and for such weights.
     """
-    P = np.asarray(P, dtype=np.float64)
+    Y, P = np.asarray(Y, dtype=np.float64), np.asarray(P, dtype=np.float64)
+    if P.ndim not in (1, 2) or Y.ndim not in (1, 2) or P.shape[0] == 0 or Y.shape[0] != P.shape[0] \
+            or Y.size != P.size:   # (n,) and (n, 1) are one shape
+        raise ValueError(f"r2_score: Y and P must be 1-D or 2-D arrays of one shape with at least one row, "
+                         f"got {Y.shape} and {P.shape}")
+    if not (np.isfinite(Y).all() and np.isfinite(P).all()):
+        raise ValueError("r2_score: Y and P must be finite (NaN or inf given)")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != P.shape[:1] or not np.isfinite(sample_weight).all() \
+                or (sample_weight < 0).any() or not sample_weight.sum() > 0:
+            raise ValueError(f"r2_score: sample_weight must be finite, non-negative, not all zero, of shape "
+                             f"{P.shape[:1]}")
     P = P.reshape(P.shape[0], -1)
     metric = R2()
-    metric.update(np.asarray(Y, dtype=np.float64).reshape(P.shape), P, sample_weight)
+    metric.update(Y.reshape(P.shape), P, sample_weight)
     return metric.result()
 
 

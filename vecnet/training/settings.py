@@ -11,6 +11,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numpy as np
+
 from ..data.rows import DEFAULT_CHUNK_BYTES
 from ..data.validation import check_callbacks, check_fit_params, check_positive_int
 from ..engines import engine_names
@@ -49,10 +51,8 @@ class Settings:
                                               seed, verbose)
         chunk_bytes = check_positive_int(chunk_bytes, "chunk_bytes")
         optimizer = make_optimizer(optimizer, lr)
-        if early_stopping is True:
-            early_stopping = EarlyStopping()
-        elif early_stopping is False:   # as None: no early stopping
-            early_stopping = None
+        if isinstance(early_stopping, (bool, np.bool_)):   # False as None: no early stopping
+            early_stopping = EarlyStopping() if early_stopping else None
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
             raise ValueError(f"early_stopping must be a vecnet.EarlyStopping, True, False or None, "
                              f"got {early_stopping!r}")
