@@ -23,7 +23,7 @@ from .engines._workspace import forward_blocks
 from .io import savable
 from .io import save as save_model
 from .losses import check_pairing, get_loss
-from .network_file import build_network, check_declared_network, restore_optimizer
+from .network_file import build_network, check_declared_network, network_fields, restore_optimizer
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
 from .weights import check_finite, checked, count_params, zeros_for
@@ -407,20 +407,7 @@ class Network:
 
     def _to_file(self):
         """Header fields and arrays for :func:`vecnet.io.save`."""
-        if not np.isfinite(self.theta).all():
-            raise ValueError("the network's weights contain NaN or inf; refusing to save them")
-        fields = {"network": {"sizes": list(self.sizes), "activation": self.activation,
-                              "output_activation": self.output_activation, "loss": self.loss,
-                              "dtype": self.dtype.name}}
-        arrays = {"theta": self.theta}
-        state = self.optimizer_state
-        if (state is not None and state.fits(self.n_params, self.dtype)
-                and np.isfinite(state.memory).all()):
-            arrays["optimizer_memory"] = state.memory
-            arrays["optimizer_steps"] = state.steps
-            if state.family is not None:
-                fields["network"]["optimizer_family"] = state.family
-        return fields, arrays
+        return network_fields(self)
 
     @classmethod
     def _check_declared(cls, path, header, shapes):

@@ -1,7 +1,8 @@
-"""A network read from a file: its header checked against the arrays, then built.
+"""A network in a model file: what is written, and, read back, its header checked against the arrays.
 
-:meth:`vecnet.Network._from_file` and ``_check_declared`` (see :mod:`vecnet.io`) call
-these; the class to build is passed in, so this module never imports it.
+:meth:`vecnet.Network._to_file`, ``_from_file`` and ``_check_declared`` (see
+:mod:`vecnet.io`) call these; the class to build is passed in, so this module
+never imports it.
 """
 
 from __future__ import annotations
@@ -85,3 +86,22 @@ def restore_optimizer(path, net, memory, steps, family=None):
     if family == "adam" and (memory[1] < 0).any():   # a mean of squares: the first step would be NaN
         raise ModelFormatError(f"{path}: the Adam state has negative second moments")
     net.optimizer_state = OptimizerState(memory.copy(), steps.copy(), family)
+
+
+def network_fields(net):
+    """Header fields and arrays of ``net`` for :func:`vecnet.io.save`: its architecture, its weights and,
+    when it fits the network and is finite, its optimizer state; ``ValueError`` for weights not finite."""
+    if not np.isfinite(net.theta).all():
+        raise ValueError("the network's weights contain NaN or inf; refusing to save them")
+    fields = {"network": {"sizes": list(net.sizes), "activation": net.activation,
+                          "output_activation": net.output_activation, "loss": net.loss,
+                          "dtype": net.dtype.name}}
+    arrays = {"theta": net.theta}
+    state = net.optimizer_state
+    if (state is not None and state.fits(net.n_params, net.dtype)
+            and np.isfinite(state.memory).all()):
+        arrays["optimizer_memory"] = state.memory
+        arrays["optimizer_steps"] = state.steps
+        if state.family is not None:
+            fields["network"]["optimizer_family"] = state.family
+    return fields, arrays
