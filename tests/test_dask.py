@@ -175,6 +175,8 @@ def test_predict_equals_local_predict(client):
     assert sum(1 for v in graph.values() if v is clf or getattr(v, "value", None) is clf) == 1   # one task
     with pytest.raises(ValueError, match="features"):
         vd.predict(clf, da.ones((4, 2), chunks=2))
+    with pytest.raises(vecnet.NotFittedError):   # as the estimator's own predict (was a TypeError)
+        vd.predict(vecnet.MLPClassifier(), dX)
 
 
 # -- local SGD on the cluster ----------------------------------------------------------------
@@ -213,6 +215,15 @@ def test_fit_is_the_row_weighted_average_of_partition_fits(client, chunks):
     np.testing.assert_array_equal(net.theta, expected.theta)
     np.testing.assert_array_equal(net.optimizer_state.memory, expected.optimizer_state.memory)
     assert history.rounds == 2 and history.partition_rows == list(chunks) and history.engine == "numpy"
+
+
+@pytest.mark.parametrize("returned, rounds", [(1, 4), (0.5, 4), ("no", 4), (np.ones(3), 4), (np.True_, 1), (True, 1)])
+def test_a_callback_stops_the_rounds_by_returning_true_only(client, returned, rounds):
+    X, y = _data()
+    seen = []
+    history = vd.fit(_net(), da.from_array(X, chunks=(100, 3)), y, rounds=4, engine="numpy", client=client,
+                     callbacks=[lambda r, logs: seen.append(r) or returned])
+    assert history.rounds == len(seen) == rounds   # as vecnet.fit: anything but True is ignored
 
 
 def test_one_partition_equals_network_fit(client):

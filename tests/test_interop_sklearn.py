@@ -284,6 +284,11 @@ def test_to_sklearn_from_an_estimator_carries_parameters_and_goes_on_the_same(cl
         est.fit(X, y)
     sk = to_sklearn(est)
     assert (sk.activation, sk.solver, sk.batch_size, sk.alpha, sk.n_iter_) == ("logistic", "sgd", 3, 0.01, 3)
+    for seed in (np.random.SeedSequence(0), np.random.PCG64(0), np.random.default_rng(0)):
+        converted = to_sklearn(est.set_params(random_state=seed))   # scikit-learn would refuse them
+        assert converted.random_state is None
+        converted.partial_fit(X, y)
+    est.set_params(random_state=0)
     if cls is vecnet.MLPRegressor:
         np.testing.assert_allclose(sk.predict(X), est.predict(X), rtol=0, atol=TOL)
     else:

@@ -114,8 +114,15 @@ def save(obj, path, *, metadata=None):
     Raises
     ------
     ValueError
-        The weights are not finite, ``obj`` cannot be saved, or the header (with
-        ``metadata``) would be larger than ``MAX_HEADER_BYTES``.
+        The weights are not finite; ``obj`` is an ensemble (``n_estimators > 1``)
+        or an estimator whose parameters changed since it was fitted;
+        ``metadata`` is not a dict; or the header (with ``metadata``) would be
+        larger than ``MAX_HEADER_BYTES``.
+    TypeError
+        ``obj`` is not one of the kinds above, ``metadata`` holds a value that is
+        not JSON-ready, or ``path`` is not a file name.
+    FileNotFoundError, IsADirectoryError
+        ``path``'s directory does not exist, or ``path`` is a directory.
     vecnet.NotFittedError
         ``obj`` is an estimator that was never fitted.
     """

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .activations import ACTIVATIONS, UNBUFFERED, get_activation
-from .data.validation import check_choice, check_float_dtype, check_seed, check_sizes, check_X
+from .data.validation import check_batch, check_choice, check_float_dtype, check_seed, check_sizes, check_X
 from .engines._workspace import forward_blocks
 from .io import savable
 from .io import save as save_model
@@ -49,7 +49,7 @@ class Network:
         A key of :data:`vecnet.losses.LOSSES`.
     init : {"normal", "glorot", "he"}, default "normal"
         ``"normal"`` draws every weight and bias from N(0, 1), as the original.
-    seed : int or numpy.random.Generator, optional
+    seed : int >= 0, numpy.random.Generator, SeedSequence or BitGenerator, optional
         Seed for the initial weights; the same seed gives the same weights.
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Floating type of the weights, kept end to end in training.
@@ -98,6 +98,7 @@ class Network:
 
     @property
     def theta(self):
+        """ndarray, shape (n_params,): every weight, flat (``params`` are views of it); set copies in."""
         return self._theta
 
     @theta.setter
@@ -315,31 +316,24 @@ class Network:
     def loss_value(self, X, Y):
         """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out).
 
-        Like :meth:`gradients`, this trusts its inputs: finite arrays of the
-        network's dtype, as :func:`vecnet.fit` passes them (no checks, for speed).
+        Like :meth:`gradients`, this checks only that ``X`` and ``Y`` are arrays
+        of these shapes (``ValueError`` otherwise: a ``Y`` of shape (n,) would
+        broadcast); their values and dtype it trusts: finite, of the network's
+        dtype, as :func:`vecnet.fit` passes them (no scan, for speed).
         A loss beyond the float maximum is ``inf``, without a warning, whatever
         the caller's ``numpy.errstate`` (training stops such an epoch as diverged).
         """
-        self._check_batch(X, Y)
+        check_batch(X, Y, self.sizes[0], self.sizes[-1])
         with np.errstate(over="ignore", under="ignore"):
             acts, Z = self._forward(X, keep=True)
             return get_loss(self.loss).value(Y, acts[-1], Z, UNBUFFERED)
 
-    def _check_batch(self, X, Y):
-        """``ValueError`` unless ``X`` and ``Y`` are arrays of the shapes :meth:`gradients` takes (a
-        ``Y`` of shape (n,) against (n, 1) outputs would broadcast to (n, n): a wrong number, silently)."""
-        n_in, n_out = self.sizes[0], self.sizes[-1]
-        shapes = [getattr(a, "shape", None) if isinstance(a, np.ndarray) else type(a).__name__ for a in (X, Y)]
-        if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray) and X.ndim == 2 and X.shape[1] == n_in
-                and Y.shape == (X.shape[0], n_out)):
-            raise ValueError(f"X and Y must be arrays of shapes (n_samples, {n_in}) and (n_samples, {n_out}), "
-                             f"got {shapes[0]} and {shapes[1]} (reshape a 1-D y with y.reshape(-1, 1))")
-
     def gradients(self, X, Y, out=None, workspace=None):
         """Loss and gradient of the batch loss, by matrix products.
 
-        The engines call this once per batch, so it trusts its inputs: finite
-        arrays of the network's dtype, as :func:`vecnet.fit` passes them.
+        The engines call this once per batch, so it trusts the values of its
+        inputs: finite arrays of the network's dtype, as :func:`vecnet.fit` passes
+        them. Without ``workspace``, their shapes are checked.
 
         Parameters
         ----------
@@ -357,10 +351,15 @@ class Network:
         loss : float
         grad : ndarray, shape (n_params,)
             Flat gradient; ``self._views(grad)`` gives it as ``[(dW, db), ...]``.
+
+        Raises
+        ------
+        ValueError
+            Without ``workspace``: ``X`` or ``Y`` not an array of the shape above.
         """
         if workspace is not None:  # the engines, which set the error state once for a whole fit
             return self._gradients(X, Y, out, workspace)
-        self._check_batch(X, Y)
+        check_batch(X, Y, self.sizes[0], self.sizes[-1])
         with np.errstate(over="ignore", under="ignore"):
             return self._gradients(X, Y, out, None)
 

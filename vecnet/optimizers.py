@@ -293,7 +293,11 @@ def starting_state(state, optimizer, n_params, dtype):
 
 
 def make_optimizer(optimizer, lr=None):
-    """An :class:`Optimizer` from a name (``"sgd"``, ``"adam"``) or an instance; ``lr`` overrides."""
+    """An :class:`Optimizer` from a name (``"sgd"``, ``"adam"``) or an instance.
+
+    ``lr`` sets a named optimizer's learning rate; with an instance it must be None or
+    the instance's own ``lr`` (``ValueError`` otherwise).
+    """
     if isinstance(optimizer, Optimizer):
         if not callable(getattr(optimizer, "step", None)):
             raise ValueError(f"optimizer must be a vecnet.SGD or vecnet.Adam, or a subclass with its own "

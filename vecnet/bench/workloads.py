@@ -36,6 +36,8 @@ class Workload:
         Runners to time, from :data:`ENGINE_ORDER`.
     article : bool
         Train on the article's four samples instead of synthetic data.
+    lr : float, default 0.1
+        Learning rate of plain SGD.
     """
 
     name: str

@@ -11,6 +11,7 @@ from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401
 from ..training import fit as local_fit  # noqa: F401
+from ..training.loop import _stops as stops  # noqa: F401
 from ..training.loop import _target_loss as target_loss  # noqa: F401
 from ..training.metrics import evaluate, metric_name  # noqa: F401
 

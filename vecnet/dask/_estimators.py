@@ -147,6 +147,8 @@ class _DaskMLPMixin:
         return callback
 
     def partial_fit(self, *args, **kwargs):
+        """Not supported: raises ``NotImplementedError``. A Dask estimator trains with :meth:`fit`; for
+        ``partial_fit``, take :meth:`to_local` (or dask-ml's ``Incremental`` with the local estimator)."""
         raise NotImplementedError(f"{type(self).__name__} trains with fit; for partial_fit use "
                                   f"to_local() (or dask-ml's Incremental with the local estimator)")
 
@@ -199,8 +201,8 @@ class DaskMLPClassifier(_DaskMLPMixin, MLPClassifier):
     """:class:`vecnet.MLPClassifier` trained by local SGD on a ``distributed`` cluster.
 
     Parameters are those of :class:`vecnet.MLPClassifier` (``max_iter`` counts
-    rounds, one epoch of every partition each; ``early_stopping`` is not
-    supported), plus:
+    rounds, one epoch of every partition each; ``early_stopping=True`` and
+    ``n_estimators`` other than 1 are refused with a ``ValueError`` at ``fit``), plus:
 
     sync_every : int, optional
         Average the partitions every ``sync_every`` batches instead of once a
@@ -263,7 +265,8 @@ class DaskMLPRegressor(_DaskMLPMixin, MLPRegressor):
     """:class:`vecnet.MLPRegressor` trained by local SGD on a ``distributed`` cluster.
 
     Parameters are those of :class:`vecnet.MLPRegressor` plus ``sync_every`` and
-    ``client``, as :class:`DaskMLPClassifier`'s.
+    ``client``, as :class:`DaskMLPClassifier`'s (and with its limits: ``early_stopping=True``
+    and ``n_estimators`` other than 1 are refused at ``fit``).
     """
 
     _local_class = MLPRegressor

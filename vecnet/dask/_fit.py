@@ -44,6 +44,7 @@ from ._compat import (
     make_optimizer,
     metric_name,
     starting_state,
+    stops,
     target_loss,
 )
 
@@ -252,16 +253,19 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         is then ``local_epochs`` epochs cut into segments of that many batches).
     batch_size : int or None, default 1
         As :func:`vecnet.fit`'s (``None``: a whole partition).
-    lr, optimizer, engine : as :func:`vecnet.fit`'s
-        ``engine="auto"`` is decided once, on the client, for the whole fit.
+    lr, optimizer : as :func:`vecnet.fit`'s
+    engine : {"auto", "numpy", "numba"}, default "auto"
+        ``"auto"`` is decided once, on the client, for the whole fit.
     shuffle : bool, default False
         Shuffle each partition's rows every epoch, drawn from
         ``SeedSequence([seed, round, partition])``.
-    seed : int, default 0
+    seed : int >= 0 or None, default 0
+        None draws fresh entropy (a fit that cannot be repeated).
     validation_data : (X_val, y_val), optional
         Evaluated on the client after every round (dask arrays are streamed).
     callbacks : sequence of callables, optional
-        ``callback(round, logs)`` after every round; one returning True stops.
+        ``callback(round, logs)`` after every round; one returning True stops (any
+        other return value is ignored, as in :func:`vecnet.fit`).
     client : distributed.Client, optional
         Defaults to the current client.
     retries : int, default 2
@@ -347,7 +351,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
             history.val_loss.append(val_loss)
             history.val_metric.append(val_metric)
             logs.update({"val_loss": val_loss, f"val_{history.metric}": val_metric})
-        if any([bool(cb(rnd, dict(logs))) for cb in callbacks]):
+        if any([stops(cb(rnd, dict(logs))) for cb in callbacks]):   # True only, as in vecnet.fit
             history.stopped = "callback"
             break
     return history

@@ -28,6 +28,8 @@ def _n_features(model):
         return model.sizes[0]
     if hasattr(model, "n_features_in_"):
         return model.n_features_in_
+    if hasattr(model, "_check_fitted"):   # an estimator before fit: NotFittedError, as its own predict
+        model._check_fitted()
     raise TypeError(f"expected a vecnet Network or a fitted vecnet estimator, got {type(model).__name__}")
 
 
@@ -49,6 +51,15 @@ def predict(model, X, method="predict"):
         Shape (n_samples,) or (n_samples, n_outputs), with the row chunks of
         ``X``: what ``getattr(model, method)`` returns for the same rows in
         memory, exactly (each chunk is computed by that very method).
+
+    Raises
+    ------
+    vecnet.NotFittedError
+        ``model`` is an estimator not fitted yet.
+    TypeError
+        ``model`` is no vecnet network or estimator, or has no ``method``.
+    ValueError
+        An unknown ``method``, or ``X`` of the wrong number of features.
     """
     require_dask()
     import dask

@@ -41,6 +41,17 @@ def _as_float_array(a, name, dtype):
     return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
 
 
+def check_batch(X, Y, n_in, n_out):
+    """``ValueError`` unless ``X`` and ``Y`` are arrays (n, ``n_in``) and (n, ``n_out``): what
+    :meth:`vecnet.Network.gradients` takes (a ``Y`` of shape (n,) against (n, 1) outputs would
+    broadcast to (n, n): a wrong number, silently)."""
+    if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray) and X.ndim == 2 and X.shape[1] == n_in
+            and Y.shape == (X.shape[0], n_out)):
+        got = [a.shape if isinstance(a, np.ndarray) else type(a).__name__ for a in (X, Y)]
+        raise ValueError(f"X and Y must be arrays of shapes (n_samples, {n_in}) and (n_samples, {n_out}), "
+                         f"got {got[0]} and {got[1]} (reshape a 1-D y with y.reshape(-1, 1))")
+
+
 def as_dtype(arr, dtype, subject, remedy):
     """The numeric array ``arr`` in ``dtype``; ``ValueError`` when a finite value is beyond its range.
 

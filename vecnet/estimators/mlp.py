@@ -36,7 +36,8 @@ class MLPClassifier(_BaseMLP):
         Hidden-layer activation (``"sigmoid"`` is accepted for ``"logistic"``).
     solver : {"adam", "sgd"}, default "adam"
     alpha : float, default 1e-4
-        L2 penalty, as scikit-learn's (see the module docstring).
+        L2 penalty, as scikit-learn's: vecnet's ``l2`` is ``alpha / batch_size`` (see
+        :mod:`vecnet.estimators._mlp` for the regressor's scale and the last batch).
     batch_size : int or "auto", default "auto"
         ``"auto"`` is ``min(200, n_samples)``.
     learning_rate : {"constant", "invscaling"}, default "constant"

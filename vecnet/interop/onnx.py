@@ -130,7 +130,7 @@ def export_onnx(model, path=None, dtype=None):
     Raises
     ------
     ValueError
-        Bad ``dtype``; labels ONNX cannot hold.
+        Bad ``dtype``; labels ONNX cannot hold; an ensemble (``n_estimators > 1``).
     TypeError
         ``model`` is not a vecnet model.
     vecnet.NotFittedError

@@ -167,8 +167,8 @@ def from_sklearn(est, **params):
     vecnet.MLPClassifier, vecnet.MLPRegressor or Network
         An estimator with the same weights, ``classes_``, training parameters
         and ``n_iter_`` / ``loss_curve_``, predicting what ``est`` predicts
-        (to rounding); ``partial_fit`` and ``fit(warm_start=True)`` go on from
-        these weights, with fresh optimizer memory. A multi-label classifier
+        (to rounding); ``partial_fit``, and ``fit`` after
+        ``set_params(warm_start=True)``, go on from these weights, with fresh optimizer memory. A multi-label classifier
         (k logistic outputs), which vecnet's estimators do not model, becomes
         a :class:`Network` whose ``predict`` gives the k probabilities
         (see :func:`network_from_sklearn`).
@@ -180,6 +180,8 @@ def from_sklearn(est, **params):
         layers (a vecnet estimator has at least one); a setting vecnet does not
         have and ``params`` does not replace; an unknown parameter, or one the
         weights fix (``hidden_layer_sizes``, ``activation``, ``dtype``).
+    TypeError
+        ``est`` is not a scikit-learn ``MLPClassifier`` or ``MLPRegressor``.
     ImportError
         scikit-learn is not installed (``pip install "vecnet[sklearn]"``).
     """
@@ -269,14 +271,16 @@ def to_sklearn(model, **params):
     **params
         scikit-learn parameters to set (``solver``, ``learning_rate_init``,
         ...). By default an estimator's own parameters carry over (a
-        ``numpy.random.Generator`` ``random_state`` becomes ``None``) and a
-        network gets scikit-learn's defaults.
+        ``numpy.random.Generator``, ``SeedSequence`` or ``BitGenerator``
+        ``random_state`` becomes ``None``) and a network gets scikit-learn's defaults.
 
     Returns
     -------
     sklearn.neural_network.MLPClassifier or MLPRegressor
         Fitted: ``predict`` / ``predict_proba`` give vecnet's predictions (to
-        rounding) and ``partial_fit`` trains on from these weights. It holds
+        rounding) and ``partial_fit`` trains on from these weights (scikit-learn's
+        ``partial_fit`` refuses ``early_stopping=True``: pass ``early_stopping=False``
+        in ``params`` for an estimator that had it). It holds
         the private fitted attributes of scikit-learn 1.6 to 1.9 (tested with
         the installed version). Not carried: the optimizer's memory (scikit-
         learn starts momentum or Adam afresh, as after ``fit`` with
@@ -287,7 +291,11 @@ def to_sklearn(model, **params):
     ------
     ValueError
         An output/loss pair scikit-learn does not have (e.g. sigmoid + mse); an
-        unknown parameter, or one the weights fix.
+        unknown parameter, or one the weights fix; an ensemble (``n_estimators > 1``).
+    TypeError
+        ``model`` is no vecnet network or estimator.
+    vecnet.NotFittedError
+        ``model`` is an estimator not fitted yet.
     ImportError
         scikit-learn is not installed (``pip install "vecnet[sklearn]"``).
     """
@@ -301,8 +309,9 @@ def to_sklearn(model, **params):
     if not isinstance(model, Network):
         settings = {name: copy.deepcopy(value) for name, value in model.get_params().items()
                     if name in _training_params()}
-        if isinstance(settings.get("random_state"), np.random.Generator):
-            settings["random_state"] = None
+        if isinstance(settings.get("random_state"), (np.random.Generator, np.random.SeedSequence,
+                                                     np.random.BitGenerator)):
+            settings["random_state"] = None   # scikit-learn takes an int or a RandomState only
     settings.update(params)
     settings.update(hidden_layer_sizes=tuple(net.sizes[1:-1]),
                     activation=SKLEARN_ACTIVATIONS[net.activation])

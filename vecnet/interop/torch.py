@@ -70,6 +70,12 @@ def to_torch(net):
 
     Raises
     ------
+    TypeError
+        ``net`` is no vecnet network or estimator.
+    vecnet.NotFittedError
+        ``net`` is an estimator not fitted yet.
+    ValueError
+        ``net`` is an ensemble (``n_estimators > 1``).
     ImportError
         PyTorch is not installed (``pip install "vecnet[torch]"``).
     """

@@ -34,7 +34,9 @@ class EarlyStopping:
     patience : int, default 10
         Epochs without improvement to wait before stopping.
     min_delta : float, default 0.0
-        An epoch improves only if its loss is below the best so far minus ``min_delta``.
+        An epoch improves only if its loss is below the best so far minus
+        ``min_delta``; only such an epoch becomes the best one (whose weights
+        ``restore_best`` puts back), as in Keras.
     restore_best : bool, default True
         Put back the weights of the best epoch when training ends (stopped
         early or not): the weights at that epoch's end.
@@ -114,7 +116,15 @@ def _format(epoch, epochs, logs):
 
 
 class Progress:
-    """Per-epoch report: a tqdm bar when tqdm is installed, else one printed line per epoch."""
+    """Per-epoch report: a tqdm bar when tqdm is installed, else one printed line per epoch.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs to come (the bar's total).
+    stream : file-like, optional
+        Where the report goes: by default the bar to ``sys.stderr``, the lines to ``sys.stdout``.
+    """
 
     def __init__(self, epochs, stream=None):
         self.epochs = epochs

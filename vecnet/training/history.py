@@ -38,7 +38,9 @@ class History:
         ``None`` when every epoch ran; ``"diverged"``, ``"early_stopping"`` or
         ``"callback"`` otherwise.
     best_epoch : int or None
-        With early stopping, the 0-based epoch of the best monitored loss.
+        With early stopping, the 0-based epoch of the best monitored value: the last
+        one that beat the best before it by more than the rule's ``min_delta`` (as in
+        Keras; with ``min_delta > 0``, a later epoch may be a little lower).
     restored : bool
         True when early stopping put the best epoch's weights back.
     streamed : bool

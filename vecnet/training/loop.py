@@ -162,7 +162,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
         ``seed``: the same seed gives the same orders, hence the same weights.
         Streamed data is shuffled in two levels: the order of the row blocks,
         then the rows within each block.
-    seed : int or numpy.random.Generator, optional
+    seed : int >= 0, numpy.random.Generator, SeedSequence or BitGenerator, optional
         Seed of the shuffling.
     validation_data : (X_val, y_val), optional
         Evaluated after every epoch into ``History.val_loss`` and ``val_metric``.

@@ -105,6 +105,9 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
              chunk_bytes=DEFAULT_CHUNK_BYTES):
     """Train the networks ``nets`` in place, together, each as :func:`vecnet.fit` would alone.
 
+    The options are :func:`vecnet.fit`'s, but for ``callbacks`` and
+    ``validation_fraction``, which it does not take (give ``validation_data``).
+
     Parameters
     ----------
     nets : sequence of K Network
