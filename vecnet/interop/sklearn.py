@@ -168,7 +168,8 @@ def from_sklearn(est, **params):
         An estimator with the same weights, ``classes_``, training parameters
         and ``n_iter_`` / ``loss_curve_``, predicting what ``est`` predicts
         (to rounding); ``partial_fit``, and ``fit`` after
-        ``set_params(warm_start=True)``, go on from these weights, with fresh optimizer memory. A multi-label classifier
+        ``set_params(warm_start=True)``, go on from these weights, with fresh
+        optimizer memory. A multi-label classifier
         (k logistic outputs), which vecnet's estimators do not model, becomes
         a :class:`Network` whose ``predict`` gives the k probabilities
         (see :func:`network_from_sklearn`).
