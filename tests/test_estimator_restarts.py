@@ -145,3 +145,39 @@ def test_the_engine_a_fit_chose_survives_save_and_load(tmp_path):
     del est.engine_   # as in a file written before engine_ was saved: loads without it
     est.save(tmp_path / "old.npz")
     assert not hasattr(vecnet.load(tmp_path / "old.npz"), "engine_")
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_each_member_of_a_warm_started_ensemble_starts_its_rule_from_its_own_best(monkeypatch, early_stopping):
+    from vecnet.estimators import _mlp
+
+    histories, starts = [], []
+    train_many = _mlp.train_many
+
+    def recording_train_many(*args, **kwargs):
+        out = train_many(*args, **kwargs)
+        histories.append(out)
+        return out
+
+    class RecordingStopping(_mlp.ScikitLearnStopping):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            starts.append(self.start)
+
+    monkeypatch.setattr(_mlp, "train_many", recording_train_many)
+    monkeypatch.setattr(_mlp, "ScikitLearnStopping", RecordingStopping)
+    X, y = data(80)
+    est = MLPClassifier((3,), n_estimators=3, max_iter=4, random_state=0, engine="numpy",
+                        early_stopping=early_stopping, learning_rate_init=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+        del starts[:]
+        est.set_params(warm_start=True).fit(X, y)
+    first = histories[0]
+    if early_stopping:
+        own = [max(h.val_metric) for h in first]
+    else:
+        own = [min(float(v) for v in h.loss) for h in first]
+    assert starts == own   # not the ensemble's mean best, each its own (as a member trained alone)
+    assert len(set(own)) > 1   # the members differ: the check above means something

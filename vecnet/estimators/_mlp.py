@@ -253,7 +253,7 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
         if incremental and not reset and engine == "auto" and getattr(self, "engine_", None):
             engine = self.engine_   # chosen once: a small trailing block must not switch (and compile)
         settings = [self._settings(batch, Y.shape[1], val is not None, incremental, rng, fit_params,
-                                   engine) for _ in self.estimators_]
+                                   engine, start) for start in self._member_starts(val is not None)]
         try:
             if len(self.estimators_) == 1:
                 histories = [train(self.net_, rows, settings[0], val, stacklevel=5)]
@@ -283,14 +283,26 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
                                  f"and partial_fit continue the network as it is: set warm_start=False "
                                  f"(or make a new estimator) to train a new one")
 
-    def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params, engine):
-        """The training loop's settings for scikit-learn's parameters (and ``fit_params``)."""
+    def _member_starts(self, validating):
+        """Where each member's stopping rule starts: its own best so far (``best_validation_score_`` or
+        ``best_loss_`` for one network; an ensemble's are the means, each member keeps its own)."""
+        if validating:
+            own = self.best_validation_score_
+        else:   # the training loss in scikit-learn's units; early_stopping leaves best_loss_ None
+            own = np.inf if self.best_loss_ is None else self.best_loss_
+        bests = self.__dict__.get("_member_best")
+        if len(self.estimators_) == 1 or bests is None:
+            return [own] * len(self.estimators_)
+        return list(bests["val" if validating else "loss"])
+
+    def _settings(self, batch, n_outputs, validating, incremental, rng, fit_params, engine, start):
+        """The training loop's settings for scikit-learn's parameters (and ``fit_params``); the stopping
+        rule starts from ``start`` (see :meth:`_member_starts`)."""
         if validating:
             rule = ScikitLearnStopping(f"val_{metric_name(self.net_.loss)}", self.n_iter_no_change + 1,
-                                       self.tol, self.best_validation_score_, restore_best=True)
-        else:   # the training loss in scikit-learn's units; early_stopping leaves best_loss_ None
-            rule = ScikitLearnStopping("loss", self.n_iter_no_change + 1, self.tol,
-                                       np.inf if self.best_loss_ is None else self.best_loss_,
+                                       self.tol, start, restore_best=True)
+        else:
+            rule = ScikitLearnStopping("loss", self.n_iter_no_change + 1, self.tol, start,
                                        scale=self._report_scale(n_outputs))
         options = dict(fit_params, epochs=1 if incremental else self.max_iter, batch_size=batch,
                        engine=engine, optimizer=self._optimizer(batch, n_outputs),
@@ -321,6 +333,12 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
             self.best_validation_score_ = max(self.best_validation_score_, *scores)
         elif curve:
             self.best_loss_ = min(np.inf if self.best_loss_ is None else self.best_loss_, *curve)
+        bests = self.__dict__.get("_member_best")
+        for k, h in enumerate(histories if bests is not None and len(histories) > 1 else ()):
+            if h.val_metric:
+                bests["val"][k] = max(bests["val"][k], *h.val_metric)
+            elif h.loss:
+                bests["loss"][k] = min(bests["loss"][k], *(float(v) * scale for v in h.loss))
 
     def _start(self, n_features, n_outputs, dtype, rng):
         """Fresh network and fitted attributes."""
@@ -342,6 +360,8 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
         self.best_loss_ = None if self.early_stopping else np.inf
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
+        k = self.n_estimators   # an ensemble's members' own bests (the attributes above are means)
+        self._member_best = {"val": [-np.inf] * k, "loss": [np.inf] * k}
 
     def _n_validation(self, n):
         """How many of ``n`` rows ``early_stopping`` holds out: ``ceil(validation_fraction * n)``, at
