@@ -1,7 +1,10 @@
 """Mini-batches on a wide network: 784-256-128-10, batch 128, one epoch of 60,000 samples.
 
 The NumPy engine against :func:`vecnet.bench.handwritten_numpy`, the same
-arithmetic written as a plain loop (the ceiling for that engine), and against
+arithmetic written as a plain loop (the ceiling for that engine), against
+:func:`vecnet.bench.blas_floor`, the matrix products of those steps alone (the
+floor of any NumPy engine: a peer's time over it bounds what an engine of the
+same arithmetic can gain on that peer), and against
 the peers of :mod:`vecnet.bench.peers`: PyTorch on the CPU (the same network,
 loss and plain SGD) and scikit-learn's ``MLPClassifier`` (softmax output and
 log-loss: the same arithmetic; its own initial weights and input checks).
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("engine", ["numpy", "numpy-hand", "torch", "sklearn"])
+@pytest.mark.parametrize("engine", ["numpy", "numpy-hand", "blas-floor", "torch", "sklearn"])
 def test_wide(train, benchmark, engine, dtype):
     if peers.missing(engine):
         pytest.skip(peers.missing(engine))
@@ -34,8 +37,11 @@ def test_wide(train, benchmark, engine, dtype):
         torch.set_num_threads(1)
     benchmark.group = f"wide: 784-256-128-10, batch 128, 60,000 samples, {dtype}, 1 thread"
     w = replace(bench.WIDE, n_samples=60_000, dtype=dtype)
+    start = w.network().theta
     net = train(w, engine, small=replace(w, n_samples=300))
     assert net.theta.dtype == np.dtype(dtype) and np.isfinite(net.theta).all()
+    if engine in ("numpy", "numpy-hand", "blas-floor"):   # (a peer trains a model of its own)
+        assert (engine == "blas-floor") == np.array_equal(net.theta, start)   # the floor trains nothing
 
 
 def test_handwritten_loop_is_the_engines_arithmetic():

@@ -11,11 +11,13 @@ JIT compile (or cache load) is never in it; it is reported apart
 The pytest-benchmark suites in ``benchmarks/`` use the same workloads and
 runners, so the two never disagree about what is measured.
 
-Besides the engines, two kinds of runner:
+Besides the engines, three kinds of runner:
 
 - ``"numpy-hand"``: :func:`handwritten_numpy`, a plain NumPy loop with the
   engine's arithmetic (ReLU hidden layers, softmax and cross-entropy), the
   ceiling for the ``"numpy"`` engine on wide networks;
+- ``"blas-floor"``: :func:`blas_floor`, the matrix products of those steps
+  alone (it trains nothing): the floor under any NumPy engine;
 - peers (``--peers``): PyTorch on the CPU and scikit-learn's MLP, on the same
   layer sizes, batches and epochs (see :mod:`vecnet.bench.peers`).
 """
@@ -46,6 +48,7 @@ from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.S
     WIDE,
     WORKLOADS,
     Workload,
+    blas_floor,
     handwritten_numpy,
 )
 
@@ -62,6 +65,11 @@ def _engine_runner(engine):
     return run
 
 
+def _floor_runner(w, net, X, Y, epochs=None, n=None):
+    n = X.shape[0] if n is None else n
+    blas_floor(net, X[:n], n if w.batch_size is None else w.batch_size, w.epochs if epochs is None else epochs)
+
+
 def _hand_runner(w, net, X, Y, epochs=None, n=None):
     n = X.shape[0] if n is None else n
     handwritten_numpy(net, X[:n], Y[:n], w.batch_size, w.epochs if epochs is None else epochs, w.lr)
@@ -73,6 +81,8 @@ def runner(engine):
         return _engine_runner(engine)
     if engine == "numpy-hand":
         return _hand_runner
+    if engine == "blas-floor":
+        return _floor_runner
     if engine in ("torch", "sklearn"):
         from . import peers as _peers
 

@@ -190,3 +190,33 @@ def handwritten_numpy(net, X, Y, batch_size, epochs, lr):
                 b -= lr * db
         total /= n
     return total
+
+
+def blas_floor(net, X, batch_size, epochs):
+    """The matrix products of :func:`handwritten_numpy`'s steps and nothing else: the floor of any NumPy engine.
+
+    Per batch, the forward products ``A @ W``, the weight gradients ``A.T @ delta``
+    and the deltas ``delta @ W.T`` (none for the input), each with its shapes, into
+    buffers made once; the "delta" of a layer is its forward output, as only the
+    shapes matter. Trains nothing (``net`` is unchanged). A training step costs
+    this plus its elementwise work (activations, loss, bias sums, the update): a
+    peer's time over this one says how far any engine of the same arithmetic could
+    get ahead of that peer.
+    """
+    params = net.params
+    n, rows = X.shape[0], min(batch_size, X.shape[0])
+    outs = [np.empty((rows, W.shape[1]), X.dtype) for W, _ in params]
+    backs = [np.empty((rows, W.shape[0]), X.dtype) for W, _ in params]
+    grads = [np.empty_like(W) for W, _ in params]
+    for _ in range(epochs):
+        for start in range(0, n, batch_size):
+            A = X[start:start + batch_size]
+            m = A.shape[0]
+            acts = [A]
+            for (W, _), out in zip(params, outs):
+                acts.append(np.matmul(acts[-1], W, out=out[:m]))
+            for k in range(len(params) - 1, -1, -1):
+                delta = acts[k + 1] if k == len(params) - 1 else backs[k + 1][:m]
+                np.matmul(acts[k].T, delta, out=grads[k])
+                if k:
+                    np.matmul(delta, params[k][0].T, out=backs[k][:m])
