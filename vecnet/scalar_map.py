@@ -20,6 +20,7 @@ The functions here read and write a network's ``params`` and never build one:
 
 from __future__ import annotations
 
+from .data.validation import is_network
 from .reference import PARAM_NAMES, ReferenceNetwork
 
 SCALAR_MAP = {
@@ -38,7 +39,7 @@ SCALAR_MAP = {
 
 def is_article_network(net):
     """True for the article's network: ``[2, 2, 1]``, sigmoid, mse; ``TypeError`` for what is no network."""
-    if not all(hasattr(net, name) for name in ("sizes", "activation", "output_activation", "loss", "params")):
+    if not is_network(net):
         raise TypeError(f"net must be a vecnet.Network, got {type(net).__name__}")
     return (net.sizes == [2, 2, 1] and net.activation == "sigmoid"
             and net.output_activation == "sigmoid" and net.loss == "mse")

@@ -112,9 +112,7 @@ class _DaskMLPMixin:
         self.engine_ = history.engine
         self.history_ = history
         if history.stopped is None and history.rounds == self.max_iter:
-            warnings.warn(convergence_warning(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet."), stacklevel=2)
+            warnings.warn(convergence_warning(self.max_iter), stacklevel=2)
         return self
 
     def _snapshot(self):
@@ -234,9 +232,7 @@ class DaskMLPClassifier(_DaskMLPMixin, MLPClassifier):
         if y.shape[0] != n_samples or y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
             raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
         if y.ndim == 2:   # as the local estimator warns
-            warnings.warn(data_conversion_warning(
-                "A column-vector y was passed when a 1d array was expected. Please change the shape "
-                "of y to (n_samples, ), for example using ravel()."), stacklevel=3)
+            warnings.warn(data_conversion_warning(), stacklevel=3)
         try:
             found = np.unique(np.asarray(y.ravel().map_blocks(np.unique, dtype=y.dtype).compute()))
         except TypeError:   # numpy cannot sort labels of mixed types (1 and "a")

@@ -41,6 +41,15 @@ def _as_float_array(a, name, dtype):
     return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
 
 
+NETWORK_INTERFACE = ("theta", "layout", "gradients", "sizes", "activation", "output_activation", "loss", "dtype")
+"""What tells a :class:`vecnet.Network` where its class cannot be imported (the layers below it)."""
+
+
+def is_network(obj):
+    """True for a :class:`vecnet.Network`, told by its interface (:data:`NETWORK_INTERFACE`)."""
+    return all(hasattr(obj, name) for name in NETWORK_INTERFACE)
+
+
 def check_batch(X, Y, n_in, n_out):
     """``ValueError`` unless ``X`` and ``Y`` are arrays (n, ``n_in``) and (n, ``n_out``): what
     :meth:`vecnet.Network.gradients` takes (a ``Y`` of shape (n,) against (n, 1) outputs would

@@ -82,14 +82,20 @@ def not_fitted_error(message):
     return _sklearn_twin(NotFittedError)(message)
 
 
-def convergence_warning(message):
-    """:class:`ConvergenceWarning` with ``message``; also scikit-learn's when scikit-learn is loaded."""
-    return _sklearn_twin(ConvergenceWarning)(message)
+def convergence_warning(max_iter):
+    """:class:`ConvergenceWarning` (also scikit-learn's when scikit-learn is loaded) for a fit that
+    reached ``max_iter`` unconverged, in scikit-learn's words (so its filters match)."""
+    return _sklearn_twin(ConvergenceWarning)(
+        f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the optimization hasn't "
+        "converged yet.")
 
 
-def data_conversion_warning(message):
-    """:class:`DataConversionWarning` with ``message``; also scikit-learn's when it is loaded."""
-    return _sklearn_twin(DataConversionWarning)(message)
+def data_conversion_warning():
+    """:class:`DataConversionWarning` (also scikit-learn's when it is loaded) for a column-vector ``y``
+    given to a classifier, in scikit-learn's words."""
+    return _sklearn_twin(DataConversionWarning)(
+        "A column-vector y was passed when a 1d array was expected. Please change the shape of y to "
+        "(n_samples, ), for example using ravel().")
 
 
 class EstimatorBase:

@@ -266,9 +266,7 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
             raise
         self._record(histories, Y.shape[1])
         if not incremental and any(h.stopped is None and h.epochs == self.max_iter for h in histories):
-            warnings.warn(convergence_warning(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet."), stacklevel=4)
+            warnings.warn(convergence_warning(self.max_iter), stacklevel=4)
         return self
 
     def _check_architecture(self, dtype):

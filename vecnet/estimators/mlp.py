@@ -117,9 +117,7 @@ class MLPClassifier(_BaseMLP):
             if y.shape[1] != 1:
                 raise ValueError(f"MLPClassifier takes one label per sample; y has shape {y.shape} "
                                  "(multilabel and multi-output targets are not supported)")
-            warnings.warn(data_conversion_warning(
-                "A column-vector y was passed when a 1d array was expected. Please change the shape "
-                "of y to (n_samples, ), for example using ravel()."), stacklevel=5)
+            warnings.warn(data_conversion_warning(), stacklevel=5)
             y = y.ravel()
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. MLPClassifier needs class labels; "

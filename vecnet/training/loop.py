@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import check_validation_fraction
+from ..data.validation import check_validation_fraction, is_network
 from ..engines import resolve
 from ..losses import get_loss
 from ..optimizers import starting_state
@@ -195,7 +195,7 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     -------
     History
     """
-    if not all(hasattr(net, name) for name in ("sizes", "theta", "layer_activations", "optimizer_state")):
+    if not is_network(net):
         raise TypeError(f"net must be a vecnet.Network, got {type(net).__name__}")
     settings = Settings.check(epochs, lr, batch_size, engine, optimizer, shuffle, seed, early_stopping,
                               callbacks, verbose, chunk_bytes)

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import check_seed
+from ..data.validation import check_seed, is_network
 from ..engines import resolve
 from ..optimizers import starting_state
 from .callbacks import Progress, _Stopper
@@ -67,20 +67,15 @@ def _hashable(value):
     return True
 
 
-def _is_network(obj):
-    """True for a :class:`vecnet.Network` (told by its interface: the network module sits above this one)."""
-    return all(hasattr(obj, name) for name in ("theta", "layout", "gradients", *_ARCHITECTURE))
-
-
 def _check_nets(nets):
     """``nets`` as a list of distinct networks of one architecture, else ``ValueError``."""
-    if _is_network(nets) or not hasattr(nets, "__iter__"):
+    if is_network(nets) or not hasattr(nets, "__iter__"):
         raise ValueError("nets must be a sequence of vecnet.Network (use net.fit for one network)")
     nets = list(nets)
     if not nets:
         raise ValueError("nets is empty: pass at least one vecnet.Network")
     for i, net in enumerate(nets):
-        if not _is_network(net):
+        if not is_network(net):
             raise ValueError(f"nets[{i}] must be a vecnet.Network, got {type(net).__name__}")
     if len({id(net) for net in nets}) != len(nets):
         raise ValueError("nets holds the same network more than once; pass copies (net.copy())")
