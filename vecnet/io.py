@@ -48,7 +48,7 @@ import zipfile
 import numpy as np
 
 from .atomic import STALE_AFTER, atomic_write, remove_stale_temporaries  # noqa: F401 (vecnet.io's API)
-from .data.validation import check_path
+from .data.options import check_path
 
 MAGIC = "vecnet-model"
 FORMAT_VERSION = 2

@@ -18,7 +18,8 @@ import math
 import numpy as np
 
 from .activations import ACTIVATIONS, UNBUFFERED, get_activation
-from .data.validation import check_batch, check_choice, check_float_dtype, check_seed, check_sizes, check_X
+from .data.options import check_choice, check_float_dtype, check_seed, check_sizes
+from .data.validation import check_batch, check_X
 from .engines._workspace import forward_blocks
 from .io import savable
 from .io import save as save_model

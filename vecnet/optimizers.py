@@ -36,7 +36,7 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 
 from . import codes
-from .data.validation import check_bool, check_choice, check_real
+from .data.options import check_bool, check_choice, check_real
 
 SCHEDULES = {"constant": codes.CONSTANT, "invscaling": codes.INVSCALING}
 

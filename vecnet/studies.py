@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from .data.examples import article_data
-from .data.validation import check_epochs, check_positive_int, check_real
+from .data.options import check_epochs, check_positive_int, check_real
 from .network import Network
 from .training import DivergenceWarning, fit_many
 

@@ -35,7 +35,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..data.validation import check_figure_path, check_output_path
+from ..data.options import check_figure_path, check_output_path
 from ..engines import ENGINES
 from .workloads import (  # noqa: F401  (re-exported: the benchmarks use bench.SMALL etc.)
     ARTICLE,

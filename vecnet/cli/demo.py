@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..data.examples import article_data
-from ..data.validation import check_positive_int, check_real
+from ..data.options import check_positive_int, check_real
 from ..network import from_reference
 from ..reference import ReferenceNetwork
 from ..training import DivergenceWarning

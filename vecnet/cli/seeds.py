@@ -13,7 +13,7 @@ import math
 import sys
 import time
 
-from ..data.validation import check_figure_path
+from ..data.options import check_figure_path
 from ..engines import engine_names
 from ..studies import GROUP, PERCENTILES, THRESHOLDS, seeds_study
 

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ..data.validation import check_output_path
+from ..data.options import check_output_path
 from ..engines import engine_names
 from .table import column_index, read_table
 

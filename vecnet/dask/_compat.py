@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.lazy import DaskRows, is_dask_array  # noqa: F401  (re-exported)
+from ..data.options import check_positive_int  # noqa: F401
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows  # noqa: F401  (re-exported)
-from ..data.validation import _check_object_numbers, check_positive_int, check_real_dtype, missing_as_nan  # noqa: F401
+from ..data.validation import _check_object_numbers, check_real_dtype, missing_as_nan  # noqa: F401
 from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401

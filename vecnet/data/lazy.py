@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .validation import check_path
+from .options import check_path
 
 
 class NpyRows:

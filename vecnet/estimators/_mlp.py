@@ -39,8 +39,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..data.rows import Rows
-from ..data.validation import (
+from ..data.options import (
     MAX_EPOCHS,
     check_bool,
     check_callbacks,
@@ -50,6 +49,7 @@ from ..data.validation import (
     check_real,
     check_seed,
 )
+from ..data.rows import Rows
 from ..engines import engine_names
 from ..network import Network
 from ..optimizers import SGD, Adam

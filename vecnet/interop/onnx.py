@@ -29,7 +29,7 @@ import sys
 
 import numpy as np
 
-from vecnet.data.validation import check_float_dtype
+from vecnet.data.options import check_float_dtype
 from vecnet.estimators import MLPClassifier, MLPRegressor
 
 from ._common import atomic_write, network_of, require

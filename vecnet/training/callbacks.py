@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.validation import check_bool, check_choice, check_real
+from ..data.options import check_bool, check_choice, check_real
 
 MONITORS = ("val_loss", "loss")
 

@@ -29,8 +29,9 @@ import warnings
 
 import numpy as np
 
+from ..data.options import check_validation_fraction
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import check_validation_fraction, is_network
+from ..data.validation import is_network
 from ..engines import resolve
 from ..losses import get_loss
 from ..optimizers import starting_state

@@ -23,8 +23,9 @@ import warnings
 
 import numpy as np
 
+from ..data.options import check_seed
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
-from ..data.validation import check_seed, is_network
+from ..data.validation import is_network
 from ..engines import resolve
 from ..optimizers import starting_state
 from .callbacks import Progress, _Stopper

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..data.options import check_callbacks, check_fit_params, check_positive_int
 from ..data.rows import DEFAULT_CHUNK_BYTES
-from ..data.validation import check_callbacks, check_fit_params, check_positive_int
 from ..engines import engine_names
 from ..optimizers import Optimizer, make_optimizer
 from .callbacks import EarlyStopping
