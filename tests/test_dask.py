@@ -252,6 +252,58 @@ def test_one_and_two_workers_bit_identical_with_column_chunks_and_float32(client
     np.testing.assert_array_equal(one.theta, two.theta)
 
 
+def _stop_at(monkeypatch, sync, error):
+    """Make the ``sync``-th average of a fit (counted from 1) raise ``error`` instead of running."""
+    from vecnet.dask import _fit
+
+    real, calls = _fit._run_sync, []
+
+    def stopping(*args):
+        calls.append(args[3])
+        if len(calls) == sync:
+            raise error("stopped")
+        return real(*args)
+
+    monkeypatch.setattr(_fit, "_run_sync", stopping)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_a_round_stopped_in_its_middle_leaves_the_network_as_the_last_completed_round(client, monkeypatch,
+                                                                                       error):
+    """Ctrl-C (or an error) between two averages of round 2: the network is put back as round 1 left
+    it (weights, optimizer memory and steps, sync count), and the exception carries round 1's history."""
+    X, y = _data()
+    kw = dict(batch_size=10, engine="numpy", optimizer=vecnet.SGD(0.1, momentum=0.9), shuffle=True, seed=2,
+              sync_every=2, client=client)
+    after_one = _net()
+    h_one = vd.fit(after_one, da.from_array(X, chunks=(100, 3)), y, rounds=1, **kw)
+    _stop_at(monkeypatch, h_one.syncs + 2, error)   # the second average of round 2
+    net = _net()
+    with pytest.raises(error) as info:
+        vd.fit(net, da.from_array(X, chunks=(100, 3)), y, rounds=3, **kw)
+    np.testing.assert_array_equal(net.theta, after_one.theta)
+    np.testing.assert_array_equal(net.optimizer_state.memory, after_one.optimizer_state.memory)
+    np.testing.assert_array_equal(net.optimizer_state.steps, after_one.optimizer_state.steps)
+    (history,) = info.value.vecnet_histories
+    assert history.rounds == 1 and history.loss == h_one.loss and history.syncs == h_one.syncs
+
+
+def test_an_interrupted_dask_estimator_holds_its_completed_rounds(client, monkeypatch):
+    """Ctrl-C inside round 2 of a Dask estimator's fit: n_iter_, the loss curve and the weights are
+    those of round 1, as a fit of max_iter=1 leaves them."""
+    X, y = _data()
+    kw = dict(hidden_layer_sizes=(4,), batch_size=10, sync_every=2, random_state=0, client=client)
+    one = vd.DaskMLPClassifier(max_iter=1, **kw)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        one.fit(da.from_array(X, chunks=(100, 3)), y.astype(int))
+    _stop_at(monkeypatch, one.history_.syncs + 2, KeyboardInterrupt)   # the second average of round 2
+    est = vd.DaskMLPClassifier(max_iter=3, **kw)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(da.from_array(X, chunks=(100, 3)), y.astype(int))
+    assert est.n_iter_ == 1 and est.loss_curve_ == one.loss_curve_
+    np.testing.assert_array_equal(est.net_.theta, one.net_.theta)
+
+
 def test_sync_every_averages_within_an_epoch(client):
     X, y = _data()
     kw = dict(batch_size=10, engine="numpy", shuffle=True, seed=2, client=client)
@@ -553,6 +605,29 @@ def test_a_retried_round_scatters_its_payload_again():
     with pytest.warns(UserWarning, match="running it again"):
         got = _fit._run_sync(client, scatter, [(0, "x", "y", None), (1, "x", "y", None)], 0, 2, history, {})
     assert got == ["payload 2", "payload 2"] and client.scattered == [0, 1] and history.retried == 1
+
+
+def test_a_stopped_round_cancels_its_tasks():
+    """Ctrl-C while gathering a round's results: its tasks are cancelled (the others would go on
+    running on the workers for nothing), and the interrupt goes on."""
+    from vecnet.dask import _fit
+
+    class Client:
+        cancelled = None
+
+        def submit(self, fn, payload, *args, **kwargs):
+            return f"future {args[2]}"
+
+        def gather(self, futures):
+            raise KeyboardInterrupt
+
+        def cancel(self, futures):
+            Client.cancelled = list(futures)
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit._run_sync(Client(), lambda: "payload", [(0, "x", "y", None), (1, "x", "y", None)], 0, 2,
+                       _fit.DaskHistory(engine="numpy"), {})
+    assert Client.cancelled == ["future 0", "future 1"]
 
 
 def test_dask_labels_refused_and_warned_about_as_the_local_classifier_does(client):

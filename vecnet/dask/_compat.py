@@ -14,6 +14,7 @@ from ..training import DivergenceWarning, History  # noqa: F401
 from ..training import fit as local_fit  # noqa: F401
 from ..training.loop import _stops as stops  # noqa: F401
 from ..training.loop import _target_loss as target_loss  # noqa: F401
+from ..training.loop import attach_histories  # noqa: F401
 from ..training.metrics import evaluate, metric_name  # noqa: F401
 
 INSTALL = 'pip install "vecnet[dask]"'

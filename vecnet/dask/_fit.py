@@ -22,6 +22,7 @@ Nothing is averaged before every task of the round has returned.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from ._compat import (
     History,
     as_dask,
     as_rows,
+    attach_histories,
     check_features,
     check_positive_int,
     choose_engine,
@@ -188,6 +190,10 @@ def _run_sync(client, scatter, tasks, rnd, retries, history, placement):
             history.retried += 1
             warnings.warn(f"round {rnd}: {type(exc).__name__} ({exc}); running it again",
                           UserWarning, stacklevel=4)
+        except BaseException:   # Ctrl-C, a task's error: the others' results would go unread
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+            raise
 
 
 def _row_keys(a):
@@ -274,6 +280,13 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     Returns
     -------
     DaskHistory
+
+    Notes
+    -----
+    A round that raises (Ctrl-C, a task's error) puts ``net`` back as the last
+    completed round left it, cancels the round's tasks, and records the
+    completed rounds on the exception as ``exc.vecnet_histories``, as
+    :func:`vecnet.fit` does for epochs.
     """
     client = get_client(client)
     rounds, local_epochs = check_positive_int(rounds, "rounds"), check_positive_int(local_epochs, "local_epochs")
@@ -328,20 +341,28 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     for rnd in range(rounds):
         t0 = time.perf_counter()
         losses, saved = [], (net.theta.copy(), state.memory.copy(), state.steps.copy())
-        for sync in plan:
-            tasks = [(p, *parts[p], seg) for p, seg in sync]
-            results = _run_sync(client, lambda: client.scatter((net, options, _encode, seed, starts), broadcast=True,
-                                                               hash=False), tasks, rnd, retries, history, placement)
-            if any(r["diverged"] for r in results):
-                net.theta[...], state.memory[...], state.steps[...] = saved
-                history.stopped = "diverged"
-                warnings.warn(f"training diverged in round {rnd + 1}: the loss or a weight stopped being "
-                              f"finite; the weights are those after round {rnd}. Try a smaller "
-                              f"learning rate.", DivergenceWarning, stacklevel=2)
-                return history
-            net.theta[...], state.memory[...], state.steps[0] = _average(results)
-            losses.extend((r["rows"], r["loss"]) for r in results)
-            history.syncs += 1
+        syncs = history.syncs
+        try:
+            for sync in plan:
+                tasks = [(p, *parts[p], seg) for p, seg in sync]
+                results = _run_sync(client, lambda: client.scatter((net, options, _encode, seed, starts),
+                                                                   broadcast=True, hash=False),
+                                    tasks, rnd, retries, history, placement)
+                if any(r["diverged"] for r in results):
+                    net.theta[...], state.memory[...], state.steps[...] = saved
+                    history.stopped = "diverged"
+                    warnings.warn(f"training diverged in round {rnd + 1}: the loss or a weight stopped being "
+                                  f"finite; the weights are those after round {rnd}. Try a smaller "
+                                  f"learning rate.", DivergenceWarning, stacklevel=2)
+                    return history
+                net.theta[...], state.memory[...], state.steps[0] = _average(results)
+                losses.extend((r["rows"], r["loss"]) for r in results)
+                history.syncs += 1
+        except BaseException as exc:   # Ctrl-C, an error: back to the end of the last completed round
+            net.theta[...], state.memory[...], state.steps[...] = saved
+            history.syncs = syncs
+            attach_histories(exc, [history])
+            raise
         total = sum(rows for rows, _ in losses)
         history.loss.append(sum(rows / total * loss for rows, loss in losses))   # 1.0 * loss: exact
         history.epoch_time.append(time.perf_counter() - t0)
