@@ -643,3 +643,12 @@ def test_dask_labels_refused_and_warned_about_as_the_local_classifier_does(clien
     with pytest.warns(vecnet.DataConversionWarning, match="A column-vector y was passed"):
         with pytest.warns(vecnet.ConvergenceWarning):
             est.fit(dX, da.from_array(y.astype(int)[:, None], chunks=60))
+
+
+def test_read_only_weights_are_refused_before_any_round():
+    X, y = _data()
+    net = _net()
+    net.theta.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        vd.fit(net, da.from_array(X, chunks=100), y, rounds=1)
+    assert net.optimizer_state is None

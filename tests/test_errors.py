@@ -826,3 +826,66 @@ def test_r2_score_refuses_what_has_no_score_and_scores_the_rest():
     ]:
         with pytest.raises(ValueError, match=says):
             r2_score(*args)
+
+
+# -- read-only weights ---------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+def test_read_only_weights_are_refused_before_training_changes_anything(engine):
+    """A read-only theta (``flags.writeable = False``, a read-only memory map) failed at the first
+    write, or in the roll-back, with NumPy's bare "assignment destination is read-only", and the
+    failed fit had set an optimizer state."""
+    X, y = _data()
+    net = _net()
+    before = net.theta.copy()
+    net.theta.flags.writeable = False
+    with pytest.raises(ValueError, match=r"weights \(theta\) are read-only .*net\.copy\(\)"):
+        net.fit(X, y, epochs=2, engine=engine)
+    assert net.optimizer_state is None
+    np.testing.assert_array_equal(net.theta, before)
+    net.copy().fit(X, y, epochs=2, engine=engine)   # the copy is writable and trains
+
+
+def test_the_reference_engine_does_not_train_read_only_weights_through_their_views():
+    """The reference engine wrote through ``params`` (views made before theta was frozen)."""
+    X, y = vecnet.article_data()
+    net = Network([2, 2, 1], seed=0, init="normal")
+    before = net.theta.copy()
+    net.theta.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        net.fit(X, y, epochs=2, engine="reference")
+    np.testing.assert_array_equal(net.theta, before)
+
+
+def test_fit_many_refuses_a_read_only_network_before_any_trains():
+    X, y = _data()
+    nets = [_net(seed=k) for k in range(3)]
+    nets[2].theta.flags.writeable = False
+    before = [net.theta.copy() for net in nets]
+    with pytest.raises(ValueError, match="read-only"):
+        vecnet.fit_many(nets, X, y, epochs=2, engine="numpy")
+    for net, theta in zip(nets, before):
+        np.testing.assert_array_equal(net.theta, theta)
+        assert net.optimizer_state is None
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_an_estimator_memory_mapped_read_only_is_refused_a_continued_fit_and_left_as_it_was(tmp_path, how):
+    joblib = pytest.importorskip("joblib")
+    X, y = _data(40)
+    labels = (y > 0.5).astype(int)
+    est = vecnet.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        est.fit(X, labels)
+    joblib.dump(est, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    assert not loaded.net_.theta.flags.writeable
+    theta, n_iter, curve = loaded.net_.theta.copy(), loaded.n_iter_, list(loaded.loss_curve_)
+    with pytest.raises(ValueError, match=r"read-only .*mmap_mode='c'"):
+        if how == "partial_fit":
+            loaded.partial_fit(X, labels)
+        else:
+            loaded.set_params(warm_start=True).fit(X, labels)
+    assert loaded.n_iter_ == n_iter and loaded.loss_curve_ == curve
+    np.testing.assert_array_equal(loaded.net_.theta, theta)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    joblib.load(tmp_path / "model.joblib", mmap_mode="c").partial_fit(X, labels)   # copy-on-write trains

@@ -14,6 +14,19 @@ def count_params(sizes):
     return sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
+def check_writable(theta):
+    """``ValueError`` unless ``theta`` can be trained in place.
+
+    A read-only ``theta`` comes from a memory map opened read-only (``joblib.load(...,
+    mmap_mode="r")``) or from ``theta.flags.writeable = False``; refused before a fit
+    changes anything, rather than by the first write into it.
+    """
+    if not theta.flags.writeable:
+        raise ValueError("the network's weights (theta) are read-only (memory-mapped with mmap_mode='r', "
+                         "or flags.writeable = False): train a copy (net.copy()), or load the model with "
+                         "mmap_mode='c'")
+
+
 def zeros_for(sizes, n_params, dtype):
     """A zero vector of ``n_params`` of ``dtype``; ``ValueError`` naming ``sizes`` when it cannot be allocated."""
     nbytes = n_params * dtype.itemsize

@@ -16,6 +16,7 @@ from ..training.loop import _stops as stops  # noqa: F401
 from ..training.loop import _target_loss as target_loss  # noqa: F401
 from ..training.loop import attach_histories  # noqa: F401
 from ..training.metrics import evaluate, metric_name  # noqa: F401
+from ..weights import check_writable  # noqa: F401
 
 INSTALL = 'pip install "vecnet[dask]"'
 

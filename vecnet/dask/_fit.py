@@ -38,6 +38,7 @@ from ._compat import (
     attach_histories,
     check_features,
     check_positive_int,
+    check_writable,
     choose_engine,
     engine_names,
     evaluate,
@@ -288,6 +289,7 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
     completed rounds on the exception as ``exc.vecnet_histories``, as
     :func:`vecnet.fit` does for epochs.
     """
+    check_writable(net.theta)
     client = get_client(client)
     rounds, local_epochs = check_positive_int(rounds, "rounds"), check_positive_int(local_epochs, "local_epochs")
     retries = check_positive_int(retries, "retries", minimum=0)

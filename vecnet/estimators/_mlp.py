@@ -57,7 +57,7 @@ from ..training.loop import train
 from ..training.many import train_many
 from ..training.metrics import metric_name
 from ..training.settings import Settings, clip_batch_size
-from ..weights import count_params
+from ..weights import check_writable, count_params
 from ._base import (
     EstimatorBase,
     ScikitLearnStopping,
@@ -270,8 +270,10 @@ class _BaseMLP(ScikitLearnNames, EstimatorFile, EstimatorBase):
         return self
 
     def _check_architecture(self, dtype):
-        """``ValueError`` when a parameter no longer describes the network a continued fit trains."""
+        """``ValueError`` if a parameter no longer describes the network a continued fit trains, or it is read-only."""
         net = self.net_
+        for member in self.estimators_:
+            check_writable(member.theta)
         for name, before, now in (("dtype", net.dtype.name, np.dtype(dtype).name),
                                   ("hidden_layer_sizes", tuple(net.sizes[1:-1]), tuple(self._hidden_sizes())),
                                   ("activation", net.activation, ACTIVATION_ALIASES[self.activation]),

@@ -35,6 +35,7 @@ from ..data.validation import is_network
 from ..engines import resolve
 from ..losses import get_loss
 from ..optimizers import starting_state
+from ..weights import check_writable
 from .callbacks import Progress, _Stopper
 from .history import DivergenceWarning, History
 from .metrics import evaluate, metric_name
@@ -240,6 +241,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
     -------
     History
     """
+    check_writable(net.theta)
     stopping = settings.stopping
     if stopping is not None and stopping.monitor.startswith("val_") and val is None:
         raise ValueError(f"early stopping on {stopping.monitor!r} needs validation_data or "

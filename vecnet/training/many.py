@@ -28,6 +28,7 @@ from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
 from ..data.validation import is_network
 from ..engines import resolve
 from ..optimizers import starting_state
+from ..weights import check_writable
 from .callbacks import Progress, _Stopper
 from .history import DivergenceWarning, History
 from .loop import (
@@ -199,6 +200,8 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
     list of History
     """
     first, net, k = settings[0], nets[0], len(nets)
+    for net_ in nets:   # before any network trains
+        check_writable(net_.theta)
     n = len(rows)
     batch_size = clip_batch_size(first.batch_size, n, stacklevel + 1)
     data = rows.whole(first.chunk_bytes)
