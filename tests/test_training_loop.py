@@ -50,11 +50,13 @@ def test_shuffling_draws_a_fresh_permutation_each_epoch():
     assert np.array_equal(net.theta, twin.theta)
 
 
-def test_streamed_shuffling_permutes_blocks_then_rows():
+def test_a_lazy_array_streamed_shuffled_permutes_blocks_then_rows(tmp_path):
     X, y = _data(n=50)
     X = X.astype(np.float32)                 # needs a conversion to float64: streamed
+    np.save(tmp_path / "X.npy", X)
     net = _net()
-    h = net.fit(X, y, epochs=2, shuffle=True, seed=4, engine="numpy", chunk_bytes=320)
+    h = net.fit(vecnet.open_npy(tmp_path / "X.npy"), y, epochs=2, shuffle=True, seed=4, engine="numpy",
+                chunk_bytes=320)
     assert h.streamed
     block = 320 // (4 * 8)                                   # 10 rows per block
     twin = _net()
@@ -64,6 +66,41 @@ def test_streamed_shuffling_permutes_blocks_then_rows():
             p = b * block + rng.permutation(block)
             twin.fit(X[p], y[p], epochs=1, engine="numpy")
     assert np.array_equal(net.theta, twin.theta)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("layout", ["fortran", "float32", "strided", "float32 memmap"])
+def test_a_numpy_array_streamed_shuffled_trains_as_the_same_data_in_memory(tmp_path, engine, batch_size, layout):
+    """Data that needs a conversion larger than chunk_bytes is streamed; a numpy array (a memmap too) is
+    shuffled as in memory, so its weights are those of a C-ordered float64 copy, bit for bit (it got a
+    two-level shuffle: other weights for a Fortran-ordered X, e.g. an estimator's DataFrame)."""
+    X, y = _data(n=50)
+    if layout == "fortran":
+        given = np.asfortranarray(X)
+    elif layout == "strided":
+        given = np.repeat(X, 2, axis=0)[::2]
+    else:
+        X = X.astype(np.float32)
+        given = X
+        if layout == "float32 memmap":
+            np.save(tmp_path / "X.npy", X)
+            given = np.load(tmp_path / "X.npy", mmap_mode="r")
+    kw = dict(epochs=3, batch_size=batch_size, shuffle=True, seed=4, engine=engine)
+    net, twin = _net(), _net()
+    assert net.fit(given, y, chunk_bytes=320, **kw).streamed   # 10 rows a block
+    assert not twin.fit(np.ascontiguousarray(X, dtype=np.float64), y, **kw).streamed
+    np.testing.assert_array_equal(net.theta, twin.theta)
+
+
+def test_an_estimator_given_fortran_ordered_data_trains_as_on_c_ordered_data():
+    X, y = _data(n=80)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=3, batch_size=8, random_state=0, engine="numpy")
+    with pytest.warns(Warning, match="Maximum iterations"):
+        a = vecnet.MLPRegressor(**kw).fit(X, y, chunk_bytes=16 * 8 * 4)   # C order: used in place
+    with pytest.warns(Warning, match="Maximum iterations"):
+        b = vecnet.MLPRegressor(**kw).fit(np.asfortranarray(X), y, chunk_bytes=16 * 8 * 4)   # streamed
+    np.testing.assert_array_equal(a.net_.theta, b.net_.theta)
 
 
 def test_per_sample_in_order_is_still_the_original():

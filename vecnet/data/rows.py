@@ -12,7 +12,8 @@ Three kinds of input are accepted:
 - anything :func:`numpy.asarray` reads (lists, integer arrays, Fortran order,
   read-only arrays): converted once, like before, when small;
 - :class:`numpy.ndarray`, including :class:`numpy.memmap`: used as is, or
-  streamed when it needs a conversion larger than ``chunk_bytes``;
+  streamed when it needs a conversion larger than ``chunk_bytes`` (shuffled rows
+  are then gathered block by block: :meth:`Rows.gather`);
 - a *lazy* array: any object with ``shape``, ``dtype`` and row slicing that is
   not an ndarray, such as :class:`~vecnet.data.lazy.NpyRows` (from
   :func:`~vecnet.data.lazy.open_npy`) or an h5py dataset. It is always
@@ -109,6 +110,21 @@ class Rows:
             X = np.ascontiguousarray(read_rows(self.X, a, b, "X"), dtype=self.dtype)
             Y = np.ascontiguousarray(read_rows(self.Y, a, b, "y"), dtype=self.dtype)
         return self._checked(X, Y.reshape(len(Y), -1), a, b)
+
+    @property
+    def random_access(self):
+        """True when rows can be gathered in any order (:meth:`gather`): ``X`` and ``Y`` are numpy
+        arrays (a ``numpy.memmap`` included), not lazy ones."""
+        return isinstance(self.X, np.ndarray) and isinstance(self.Y, np.ndarray)
+
+    def gather(self, index):
+        """Rows ``index`` (an integer array, relative to this view) of ``X`` and ``Y``, in that order,
+        converted and C-contiguous; for :attr:`random_access` rows only."""
+        index = np.add(index, self.start, dtype=np.intp)
+        with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
+            X = np.ascontiguousarray(np.take(self.X, index, axis=0), dtype=self.dtype)
+            Y = np.ascontiguousarray(np.take(self.Y, index, axis=0), dtype=self.dtype)
+        return X, Y.reshape(len(Y), -1)
 
     def _checked(self, X, Y, a, b):
         """``(X, Y)`` after :func:`check_block` against this view's shapes."""

@@ -60,18 +60,25 @@ def _restore(net, state, checkpoint):
 
 
 def _streamed_epoch(engine, net, rows, block_rows, batch_size, optimizer, state, rng):
-    """One epoch over ``rows`` block by block (blocks and rows within them shuffled with ``rng``).
+    """One epoch over ``rows`` block by block, shuffled with ``rng`` (if not None).
+
+    Numpy arrays (a memmap included) are shuffled as in memory: one permutation of all
+    the rows, gathered block by block, so that the batches are those of the same data in
+    memory. Lazy arrays are read in contiguous blocks, visited in a random order, and the
+    rows within each block permuted.
 
     Returns ``[loss]``, or ``[]`` when training diverged (the loop rolls back).
     """
     blocks = rows.blocks(block_rows, batch_size)   # lazy (a list only for dask's chunks)
-    visit = range(len(blocks)) if rng is None else rng.permutation(len(blocks))
+    gathered = rng is not None and rows.random_access
+    order = rng.permutation(len(rows)) if gathered else None
+    visit = rng.permutation(len(blocks)) if rng is not None and not gathered else range(len(blocks))
     total = 0.0
     for i in visit:
         lo, hi = blocks[i]
-        X, Y = rows.take(lo, hi)
-        losses = engine.run_epochs(net, X, Y, _orders(hi - lo, 1, rng), 1, batch_size, optimizer,
-                                   state)
+        X, Y = rows.gather(order[lo:hi]) if gathered else rows.take(lo, hi)
+        losses = engine.run_epochs(net, X, Y, _orders(hi - lo, 1, None if gathered else rng), 1, batch_size,
+                                   optimizer, state)
         if not losses:
             return []
         total += losses[0] * (hi - lo)
@@ -162,8 +169,9 @@ def fit(net, X, y, *, epochs=1000, lr=None, batch_size=1, engine="auto", optimiz
     shuffle : bool, default False
         Visit the samples in a fresh random order each epoch, drawn from
         ``seed``: the same seed gives the same orders, hence the same weights.
-        Streamed data is shuffled in two levels: the order of the row blocks,
-        then the rows within each block.
+        A numpy array streamed (a conversion larger than ``chunk_bytes``) is
+        shuffled as in memory; a lazy array in two levels: the order of the row
+        blocks, then the rows within each block.
     seed : int >= 0, numpy.random.Generator, SeedSequence or BitGenerator, optional
         Seed of the shuffling.
     validation_data : (X_val, y_val), optional
