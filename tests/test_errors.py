@@ -889,3 +889,35 @@ def test_an_estimator_memory_mapped_read_only_is_refused_a_continued_fit_and_lef
     np.testing.assert_array_equal(loaded.net_.theta, theta)
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     joblib.load(tmp_path / "model.joblib", mmap_mode="c").partial_fit(X, labels)   # copy-on-write trains
+
+
+# -- Python ints beyond float64 --------------------------------------------------------------
+_BIG = 10**400
+
+
+@pytest.mark.parametrize("where", ["fit X", "fit y", "predict", "validation X", "fit_many", "regressor X",
+                                   "regressor y", "classifier X", "score sample_weight"])
+def test_python_ints_beyond_float64_are_a_value_error(where):
+    """An int too large for float64 in a list raised Python's OverflowError from the conversion,
+    which is neither of the errors a bad input is documented to raise."""
+    X, y = _data(8)
+    Xbig, ybig = [[_BIG, 0, 0]] + X[1:].tolist(), [_BIG] + y[1:].tolist()
+    labels = (y > 0.5).astype(int)
+    calls = {
+        "fit X": lambda: _net().fit(Xbig, y, epochs=1),
+        "fit y": lambda: _net().fit(X, ybig, epochs=1),
+        "predict": lambda: _net().predict(Xbig),
+        "validation X": lambda: _net().fit(X, y, epochs=1, validation_data=(Xbig, y)),
+        "fit_many": lambda: vecnet.fit_many([_net()], Xbig, y, epochs=1),
+        "regressor X": lambda: vecnet.MLPRegressor(max_iter=1).fit(Xbig, y),
+        "regressor y": lambda: vecnet.MLPRegressor(max_iter=1).fit(X, ybig),
+        "classifier X": lambda: vecnet.MLPClassifier(max_iter=1).fit(Xbig, labels),
+        "score sample_weight": lambda: _fitted_classifier(X, labels).score(X, labels, sample_weight=ybig),
+    }
+    with pytest.raises(ValueError):
+        calls[where]()
+
+
+def _fitted_classifier(X, labels):
+    with pytest.warns(Warning, match="Maximum iterations"):
+        return vecnet.MLPClassifier(max_iter=1).fit(X, labels)

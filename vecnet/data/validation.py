@@ -36,7 +36,10 @@ def _as_float_array(a, name, dtype):
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
     if arr.dtype.kind == "O":
         _check_object_numbers(arr, name)
-        arr = missing_as_nan(arr).astype(np.float64)
+        try:
+            arr = missing_as_nan(arr).astype(np.float64)
+        except OverflowError as exc:   # a Python int beyond float64
+            raise ValueError(f"{name} holds a number too large for float64 ({exc})") from None
     check_real_dtype(arr.dtype, name)
     return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
 

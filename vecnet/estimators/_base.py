@@ -234,7 +234,7 @@ def _as_float(a, name, dtype):
             arr = missing_as_nan(arr).astype(np.float64)   # pd.NA: NaN, refused as NaN by the caller
         except TypeError as exc:
             raise TypeError(f"{name} must be numeric: {exc}") from None
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:   # OverflowError: a Python int beyond float64
             raise ValueError(f"{name} must be numeric: {exc}") from None
     return as_dtype(arr, dtype, f"Input {name} has",
                     f"the estimator's dtype: scale {name} or use dtype=numpy.float64")
@@ -311,7 +311,7 @@ def check_sample_weight(sample_weight, n_samples):
         raise TypeError("Sparse data was passed for sample_weight, but vecnet needs a dense array")
     try:
         w = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"sample_weight must hold numbers, got {sample_weight!r}") from None
     if w.ndim == 0:
         w = np.full(n_samples, float(w))

@@ -313,7 +313,7 @@ class MLPRegressor(_BaseMLP):
         if y.dtype.kind not in "fiub":
             try:
                 y = missing_as_nan(y).astype(np.float64)   # pd.NA: NaN, refused by the scan
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(f"MLPRegressor needs numeric targets, got dtype {y.dtype}") from None
         Y = y.reshape(n_samples, -1).astype(np.float64)
         if Y.shape[1] == 0:
