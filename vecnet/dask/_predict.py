@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+import copy
 
 import numpy as np
 
@@ -12,14 +12,23 @@ METHODS = ("predict", "predict_proba")
 
 
 def _apply(block, model, method):
-    """``model.method(block)`` for one chunk of rows.
+    """``model.method(block)`` for one chunk of rows."""
+    return getattr(model, method)(block)
+
+
+def _without_names(model):
+    """``model``, or a shallow copy of an estimator without ``feature_names_in_``.
 
     A dask array has no column names: an estimator fitted with names warns so
-    once, at :func:`predict`'s probe, not once per chunk.
+    once, at :func:`predict`'s probe; the chunks go to a copy that knows no
+    names, so they do not warn again (a filter set around each chunk's call
+    would not do: dask's threads would change the process's filters at once).
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-        return getattr(model, method)(block)
+    if getattr(model, "feature_names_in_", None) is None:
+        return model
+    unnamed = copy.copy(model)
+    del unnamed.feature_names_in_
+    return unnamed
 
 
 def _n_features(model):
@@ -76,7 +85,7 @@ def predict(model, X, method="predict"):
         raise ValueError(f"X has {X.shape[1]} features, but the model expects {n_features}")
     probe = getattr(model, method)(np.zeros((1, n_features)))   # the output's shape and dtype
     meta = np.empty((0,) + probe.shape[1:], dtype=probe.dtype)
-    held = dask.delayed(model, pure=True)
+    held = dask.delayed(_without_names(model), pure=True)
     if probe.ndim == 1:
         return X.map_blocks(_apply, held, method, drop_axis=1, chunks=(X.chunks[0],),
                             dtype=probe.dtype, meta=meta)

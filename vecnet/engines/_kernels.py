@@ -19,12 +19,13 @@ import contextlib
 import functools
 import hashlib
 import math
+import threading
 import time
 import warnings
 
 import numpy as np
 from numba import njit
-from numba.core.errors import NumbaIRAssumptionWarning
+from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
 
 from ..codes import INVSCALING, SGD
 from ._exp import __file__ as _EXP_FILE
@@ -42,11 +43,31 @@ SLICE_SECONDS = 0.1
 FIRST_SLICE_WORK = 10_000_000
 """Rows x parameters in the first slice of a call, before the kernel's speed is known (~10-50 ms)."""
 _NO_CONTEXT = contextlib.nullcontext()
-# NumbaIRAssumptionWarning: Numba 0.68's SSA pass checks that each variable it renames was
-# declared in the function's scope; the variables of an inlined overload's loops (the pieces)
-# are declared in the overload's own scope, so the check warns "variable ... is not in scope"
-# and then goes on correctly (tests/test_kernels.py holds every piece, compiled and as its
-# Python twin, against the NumPy engine). It is silenced while a kernel may compile.
+_COMPILE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def quiet_compile(kernel):
+    """Numba's warnings about its own passes silenced while a first call of ``kernel`` may compile.
+
+    ``NumbaIRAssumptionWarning``: Numba 0.68's SSA pass checks that each variable it renames was
+    declared in the function's scope; the variables of an inlined overload's loops (the pieces)
+    are declared in the overload's own scope, so the check warns "variable ... is not in scope"
+    and then goes on correctly (tests/test_kernels.py holds every piece, compiled and as its
+    Python twin, against the NumPy engine). ``NumbaPerformanceWarning``: likewise noise here.
+
+    ``warnings.catch_warnings`` saves and restores the process's whole filter list, so two
+    threads inside it at once can leave each other's "ignore" in place for good: vecnet's
+    blocks take one lock and never overlap. A kernel that has compiled (or loaded) already,
+    or the Python twin (``NUMBA_DISABLE_JIT=1``), runs without any of this.
+    """
+    if getattr(kernel, "signatures", True):
+        yield
+        return
+    with _COMPILE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        yield
 
 
 def _source_digest():
@@ -289,9 +310,7 @@ def train(net, X, Y, orders, epochs, batch_size, optimizer, state):
         while True:
             t0 = time.perf_counter()
             before = pos[0] * n + pos[1]
-            with warnings.catch_warnings() if first else _NO_CONTEXT:
-                if first:   # a compile may happen: see NumbaIRAssumptionWarning below
-                    warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+            with quiet_compile(kernel) if first else _NO_CONTEXT:
                 status = kernel(theta, lay, offs, hyper, X, Y, orders, epochs, U(batch),
                                 U(budget), pos, running, state.memory, state.steps, losses, *work)
             first = False

@@ -17,22 +17,20 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
-from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
 
 from . import _many_kernels
 from ._kernel_config import kernel_settings
-from ._kernels import FIRST_SLICE_WORK, SLICE_SECONDS, U, _read_only, aligned_zeros, workspace
+from ._kernels import FIRST_SLICE_WORK, SLICE_SECONDS, U, _read_only, aligned_zeros, quiet_compile, workspace
 
 BLOCK = 8
 """Models per block of the ``[param, model]`` kernel are a multiple of this (SIMD width and more)."""
 
 
-def _slices(epochs, work_per_epoch, run):
+def _slices(epochs, work_per_epoch, run, kernel):
     """Call ``run(e_from, e_to)`` over ``0 .. epochs``, each call lasting about ``SLICE_SECONDS``.
 
     ``epochs=0`` makes one call that runs nothing (it compiles, or loads, the kernel).
@@ -41,10 +39,8 @@ def _slices(epochs, work_per_epoch, run):
     while e < epochs or first:
         stop = min(epochs, e + per_call)
         t0 = time.perf_counter()
-        if first:  # a compile may happen (see vecnet.engines._kernels on NumbaIRAssumptionWarning)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-                warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        if first:  # ``kernel`` may compile (see vecnet.engines._kernels.quiet_compile)
+            with quiet_compile(kernel):
                 run(e, stop)
             first = False
         else:
@@ -140,7 +136,7 @@ def _run_side(config, net, thetas, X, Y, orders, epochs, lrs, l2s, steps, idx, l
                     n_blocks)
 
     try:
-        _slices(epochs, X.shape[0] * p * k, run)
+        _slices(epochs, X.shape[0] * p * k, run, kernel)
     finally:  # also on Ctrl-C: every model is at an epoch's end
         thetas[idx] = _from_blocks(T, starts, p)
         steps[idx, 0] = st
@@ -163,7 +159,7 @@ def _run_generic(config, net, hyper, thetas, X, Y, orders, epochs, batch_size, l
         _on_threads(lambda lo, hi: kernel(thetas, lay, offs, hyper, lrs, l2s, X, Y, orders, e_from, e_to,
                                           U(batch), mask, memory, steps, losses, done, *work, lo, hi), k)
 
-    _slices(epochs, n * net.n_params * int(mask.sum()), run)
+    _slices(epochs, n * net.n_params * int(mask.sum()), run, kernel)
 
 
 class _State:

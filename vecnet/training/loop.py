@@ -231,7 +231,7 @@ def attach_histories(exc, histories, replace=False):
             pass
 
 
-def train(net, rows, settings, val=None, stacklevel=2):
+def train(net, rows, settings, val=None, stacklevel=2, quiet=False):
     """Train ``net`` in place on checked rows; see :func:`fit`, which calls it.
 
     Parameters
@@ -244,6 +244,10 @@ def train(net, rows, settings, val=None, stacklevel=2):
         Validation data, already checked.
     stacklevel : int
         Of the warnings, as ``warnings.warn`` would count it in ``train``.
+    quiet : bool, default False
+        No ``DivergenceWarning`` and no warning about a ``batch_size`` larger than
+        the data: the caller gives them once for all its networks (a warnings filter
+        would change the filters of the whole process, other threads' included).
 
     Returns
     -------
@@ -255,7 +259,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
         raise ValueError(f"early stopping on {stopping.monitor!r} needs validation_data or "
                          "validation_fraction; or use EarlyStopping(monitor='loss')")
     n = len(rows)
-    batch_size = clip_batch_size(settings.batch_size, n, stacklevel + 1)
+    batch_size = clip_batch_size(settings.batch_size, n, stacklevel + 1, warn=not quiet)
     data = rows.whole(settings.chunk_bytes)
     streamed = data is None
     rng = np.random.default_rng(settings.seed) if settings.shuffle else None
@@ -270,7 +274,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
     progress = Progress(settings.epochs) if settings.verbose else None
     try:
         _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, history,
-                    stopper, progress, stacklevel + 1)
+                    stopper, progress, stacklevel + 1, not quiet)
     except BaseException as exc:   # Ctrl-C, a callback's error: the weights are those of the epochs
         attach_histories(exc, [history])   # in the history, which a caller keeping count reads
         raise
@@ -284,7 +288,7 @@ def train(net, rows, settings, val=None, stacklevel=2):
 
 
 def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, history, stopper,
-                progress, stacklevel):
+                progress, stacklevel, warn=True):
     """The epochs of :func:`train`, as many per engine call as the per-epoch work allows."""
     epochs, optimizer, callbacks = settings.epochs, settings.optimizer, settings.callbacks
     n, streamed = len(rows), data is None
@@ -326,9 +330,10 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
             hint = ("Try a smaller learning rate." if np.isfinite(net.theta).all() else
                     "The weights were not finite when training started: give the network "
                     "finite weights first (net.set_params or net.theta = ...).")
-            warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
-                          f"stopped being finite; the weights are those after epoch {done}. "
-                          f"{hint}", DivergenceWarning, stacklevel=stacklevel)
+            if warn:
+                warnings.warn(f"training diverged in epoch {done + 1}: the loss or a weight "
+                              f"stopped being finite; the weights are those after epoch {done}. "
+                              f"{hint}", DivergenceWarning, stacklevel=stacklevel)
             return
         if not per_epoch:
             continue
@@ -337,9 +342,10 @@ def _run_epochs(net, engine, rows, data, val, batch_size, settings, state, rng, 
             _restore(net, state, checkpoint)
             _drop_last_epoch(history)
             history.stopped = "diverged"
-            warnings.warn(f"training diverged in epoch {done}: the outputs on the validation data "
-                          f"stopped being finite; the weights are those after epoch {done - 1}. "
-                          f"Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel)
+            if warn:
+                warnings.warn(f"training diverged in epoch {done}: the outputs on the validation data "
+                              f"stopped being finite; the weights are those after epoch {done - 1}. "
+                              f"Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel)
             return
         if reason is not None:
             history.stopped = reason

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from ..data.options import check_seed
+from ..data.options import check_bool, check_seed
 from ..data.rows import DEFAULT_CHUNK_BYTES, as_rows
 from ..data.validation import is_network
 from ..engines import resolve
@@ -99,7 +99,7 @@ def _check_nets(nets):
 
 def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine="auto", optimizer="sgd",
              shuffle=False, seed=None, validation_data=None, early_stopping=None, verbose=False,
-             chunk_bytes=DEFAULT_CHUNK_BYTES):
+             chunk_bytes=DEFAULT_CHUNK_BYTES, warn_diverged=True):
     """Train the networks ``nets`` in place, together, each as :func:`vecnet.fit` would alone.
 
     The options are :func:`vecnet.fit`'s, but for ``callbacks`` and
@@ -138,6 +138,10 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     chunk_bytes : int, default 64 MB
         As in :func:`vecnet.fit`; data that would be streamed is trained one
         network after the other.
+    warn_diverged : bool, default True
+        One ``DivergenceWarning`` naming the networks that diverged; ``False`` for
+        none (a sweep that expects some to: ``histories[k].stopped == "diverged"``
+        says which), without changing the process's warnings filters.
 
     Returns
     -------
@@ -154,6 +158,7 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     (8, 100)
     """
     nets = _check_nets(nets)
+    warn_diverged = check_bool(warn_diverged, "warn_diverged")
     k = len(nets)
     lrs, l2s, seeds = _per_model(lr, k, "lr"), _per_model(l2, k, "l2"), _per_model(seed, k, "seed")
     for s in seeds:
@@ -185,15 +190,15 @@ def fit_many(nets, X, y, *, epochs=1000, lr=None, l2=None, batch_size=1, engine=
     net = nets[0]
     rows = as_rows(X, y, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes, target_loss=_target_loss(net))
     rows, val = _validation_rows(rows, net, validation_data, None, chunk_bytes)
-    return train_many(nets, rows, settings, val, stacklevel=3)
+    return train_many(nets, rows, settings, val, stacklevel=3, warn_diverged=warn_diverged)
 
 
-def train_many(nets, rows, settings, val=None, stacklevel=2):
+def train_many(nets, rows, settings, val=None, stacklevel=2, warn_diverged=True):
     """Train ``nets`` in place on checked rows, network ``k`` with ``settings[k]``; see :func:`fit_many`.
 
     The settings may differ in ``optimizer`` (the ``lr`` and ``l2`` of one
     class and otherwise equal settings), ``seed`` and ``stopping``; the rest
-    is taken from ``settings[0]``.
+    is taken from ``settings[0]``; ``warn_diverged`` as in :func:`fit_many`.
 
     Returns
     -------
@@ -217,7 +222,7 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
         raise ValueError("early stopping on a validation loss needs validation_data; or use "
                          "EarlyStopping(monitor='loss')")
     if data is None or first.callbacks:
-        return _one_by_one(nets, rows, settings, val, stacklevel + 1)
+        return _one_by_one(nets, rows, settings, val, stacklevel + 1, warn_diverged)
     P = net.n_params
     thetas = np.stack([n_.theta for n_ in nets])
     states = [starting_state(None if first.fresh_optimizer else n_.optimizer_state, s.optimizer, P, net.dtype)
@@ -230,7 +235,7 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
     warm = engine.run_many(net, thetas, *data, np.arange(n, dtype=np.int64)[None, None, :], 0, batch_size,
                            optimizers, memory, steps, active)
     if warm is None:   # this engine trains one network at a time
-        return _one_by_one(nets, rows, settings, val, stacklevel + 1)
+        return _one_by_one(nets, rows, settings, val, stacklevel + 1, warn_diverged)
     compile_time = time.perf_counter() - t0
     histories = [History(engine=engine.name, metric=metric_name(net.loss), compile_time=compile_time)
                  for _ in nets]
@@ -240,7 +245,7 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
                                      for s in settings])
     progress = Progress(first.epochs) if first.verbose else None
     try:
-        run.epochs(progress, stacklevel + 1)
+        run.epochs(progress, stacklevel + 1, warn_diverged)
     except BaseException as exc:   # every network at the end of the epochs its history holds
         attach_histories(exc, histories)
         raise
@@ -255,24 +260,21 @@ def train_many(nets, rows, settings, val=None, stacklevel=2):
     return histories
 
 
-def _one_by_one(nets, rows, settings, val, stacklevel):
+def _one_by_one(nets, rows, settings, val, stacklevel, warn_diverged=True):
     """One solo :func:`~vecnet.training.loop.train` per network; one warning for those that diverged."""
     histories = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DivergenceWarning)   # one for all, below
-        # train_many said it once: not once more per network
-        warnings.filterwarnings("ignore", message=r"batch_size=\d+ is larger than the", category=UserWarning)
-        try:
-            for net, s in zip(nets, settings):
-                histories.append(train(net, rows, s, val, stacklevel + 1))
-        except BaseException as exc:   # those before, the one stopped, and none of those after
-            stopped = getattr(exc, "vecnet_histories", None) or []
-            rest = [History(engine=(histories + stopped)[0].engine if histories or stopped else "",
-                            metric=metric_name(nets[0].loss)) for _ in nets[len(histories) + len(stopped):]]
-            attach_histories(exc, histories + stopped + rest, replace=True)
-            raise
-    _warn_diverged([net.theta for net in nets], [i for i, h in enumerate(histories) if h.stopped == "diverged"],
-                   stacklevel + 1)
+    try:   # no DivergenceWarning each (one for all, below), no second batch_size warning (train_many's)
+        for net, s in zip(nets, settings):
+            histories.append(train(net, rows, s, val, stacklevel + 1, quiet=True))
+    except BaseException as exc:   # those before, the one stopped, and none of those after
+        stopped = getattr(exc, "vecnet_histories", None) or []
+        rest = [History(engine=(histories + stopped)[0].engine if histories or stopped else "",
+                        metric=metric_name(nets[0].loss)) for _ in nets[len(histories) + len(stopped):]]
+        attach_histories(exc, histories + stopped + rest, replace=True)
+        raise
+    if warn_diverged:
+        _warn_diverged([net.theta for net in nets], [i for i, h in enumerate(histories) if h.stopped == "diverged"],
+                       stacklevel + 1)
     return histories
 
 
@@ -323,7 +325,7 @@ class _Run:
                 orders[i, e] = self.rngs[i].permutation(n)
         return orders
 
-    def epochs(self, progress, stacklevel):
+    def epochs(self, progress, stacklevel, warn_diverged=True):
         """Run every model's epochs, as many per engine call as the per-epoch work allows."""
         s, k = self.settings, len(self.nets)
         n = self.data[0].shape[0]
@@ -362,7 +364,8 @@ class _Run:
                 for e in range(done - count, done):
                     progress.update(e, {"training": int(self.active.sum()), "time": elapsed / count})
             count = max(1, int(count * CALL_SECONDS / max(elapsed, 1e-6)))
-        _warn_diverged(self.thetas, diverged, stacklevel)
+        if warn_diverged:
+            _warn_diverged(self.thetas, diverged, stacklevel)
 
     def _end_of_epoch(self, checkpoint):
         """Validation and early stopping of each model still training, as the solo loop does it.

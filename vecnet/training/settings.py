@@ -61,11 +61,13 @@ class Settings:
                    tuple(callbacks), verbose, chunk_bytes, fresh_optimizer)
 
 
-def clip_batch_size(batch_size, n, stacklevel=2):
-    """``batch_size`` for ``n`` samples: ``None`` is ``n``; more than ``n`` warns and gives ``n``."""
+def clip_batch_size(batch_size, n, stacklevel=2, warn=True):
+    """``batch_size`` for ``n`` samples: ``None`` is ``n``; more than ``n`` gives ``n`` (and warns with ``warn``)."""
     if batch_size is None:
         return n
     if batch_size > n:
+        if not warn:
+            return n
         warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}",
                       UserWarning, stacklevel=stacklevel)
         return n
