@@ -47,10 +47,39 @@ the cache (``NUMBA_CACHE_DIR``, or the ``__pycache__`` folders).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numba import njit
 
-EXP_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "_nrt": False}
+
+def _probe():
+    """Nothing: decorated once by :func:`_disk_cache`, to ask Numba where it would cache."""
+
+
+def _disk_cache():
+    """True when Numba can keep the kernels of this folder on disk; else a warning, and False.
+
+    Numba caches in ``NUMBA_CACHE_DIR``, else beside the source (``__pycache__``), else in
+    the user's cache folder, and only in one it can write to; a function declared
+    ``cache=True`` where none is writable (a read-only file system, a cache built in advance
+    and mounted read-only) fails to compile at all. The kernels all live in this folder, so
+    one probe answers for all of them.
+    """
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError as exc:   # "cannot cache function '_probe': no locator available for file ..."
+        warnings.warn(f"Numba cannot keep vecnet's compiled kernels on disk ({exc}): they are compiled again "
+                      "in every process, seconds each. Set NUMBA_CACHE_DIR to a writable folder to keep them.",
+                      UserWarning, stacklevel=2)
+        return False
+    return True
+
+
+DISK_CACHE = _disk_cache()
+"""Whether the kernels are cached on disk (``cache=`` of every kernel and piece)."""
+
+EXP_OPTIONS = {"cache": DISK_CACHE, "nogil": True, "error_model": "numpy", "_nrt": False}
 """The compile flags of the kernels' hot helpers (``vecnet.engines._kernel_pieces.HOT_OPTIONS``,
 which imports this module and so cannot be imported here; a test holds the two equal) but for
 Numba's inlining: :func:`exp` is scalar arithmetic without a branch, which LLVM inlines into

@@ -50,10 +50,12 @@ from numba import njit, types
 from numba.extending import overload
 
 from ..codes import ADAM, BCE, CCE, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH
+from ._exp import DISK_CACHE
 from ._exp import exp as vexp
 
-JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
-"""The one place the kernels' compile flags live: cached, no fastmath; division by
+JIT_OPTIONS = {"cache": DISK_CACHE, "nogil": True, "error_model": "numpy"}
+"""The one place the kernels' compile flags live: cached on disk (when Numba can:
+:data:`vecnet.engines._exp.DISK_CACHE`), no fastmath; division by
 zero gives inf/nan as in NumPy instead of raising (no exception paths in the loops)."""
 HOT_OPTIONS = dict(JIT_OPTIONS, _nrt=False, inline="always")
 """The pieces: no reference counting (they allocate nothing; with it, each array
