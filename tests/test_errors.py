@@ -728,6 +728,52 @@ def test_loss_value_and_gradients_refuse_a_target_that_would_broadcast():
             call(X.tolist(), y.reshape(-1, 1))
 
 
+@pytest.mark.parametrize("bad", ["float32 X", "int Y", "object X", "matrix X", "masked X"])
+def test_loss_value_and_gradients_refuse_arrays_not_of_the_networks_dtype(bad):
+    """These trust their inputs' values, not their type: an object array failed deep in NumPy ("no
+    callable exp method"), a masked one or a matrix with NumPy's broadcasting errors, and float32 data
+    were computed at another precision than fit's."""
+    X, y = vecnet.article_data()
+    Y = y.reshape(-1, 1)
+    net = Network([2, 2, 1], seed=0)
+    if bad == "matrix X":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)   # "the matrix subclass is not ..."
+            X = np.asmatrix(X)
+    else:
+        X, Y = {"float32 X": (X.astype(np.float32), Y), "int Y": (X, Y.astype(int)),
+                "object X": (X.astype(object), Y), "masked X": (np.ma.masked_array(X), Y)}[bad]
+    for call in (net.loss_value, net.gradients):
+        with pytest.raises(ValueError, match="plain numpy arrays of the network's dtype float64"):
+            call(X, Y)
+
+
+@pytest.mark.parametrize("bad", ["float32", "int64", "too long", "2-D", "strided", "read-only", "theta",
+                                 "a view of theta"])
+def test_gradients_refuse_an_out_that_cannot_take_the_gradient(bad):
+    """``out`` went unchecked: float32 was downcast silently, ``out=net.theta`` gave a wrong gradient
+    silently (the weights were overwritten while it was computed), other shapes failed in NumPy."""
+    X, y = vecnet.article_data()
+    Y = y.reshape(-1, 1)
+    net = Network([2, 2, 1], seed=0)
+    p = net.n_params
+    out = {"float32": lambda: np.empty(p, np.float32), "int64": lambda: np.empty(p, np.int64),
+           "too long": lambda: np.empty(p + 1), "2-D": lambda: np.empty((1, p)),
+           "strided": lambda: np.empty(2 * p)[::2], "read-only": lambda: _read_only(np.empty(p)),
+           "theta": lambda: net.theta, "a view of theta": lambda: net.theta[:]}[bad]()
+    theta = net.theta.copy()
+    with pytest.raises(ValueError, match="out must"):
+        net.gradients(X, Y, out=out)
+    np.testing.assert_array_equal(net.theta, theta)
+    good = np.empty(p)
+    assert net.gradients(X, Y, out=good)[1] is good
+
+
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
 def test_initialize_forgets_the_optimizer_state_of_the_old_weights():
     X, y = vecnet.article_data()
     a = Network([2, 2, 1], seed=0)

@@ -27,7 +27,7 @@ from .losses import check_pairing, get_loss
 from .network_file import build_network, check_declared_network, network_fields, restore_optimizer
 from .scalar_map import set_from_reference
 from .training import fit as fit_network
-from .weights import check_finite, checked, count_params, zeros_for
+from .weights import check_finite, check_out, checked, count_params, zeros_for
 
 INITS = ("normal", "glorot", "he")
 """Weight initialisations: the original's N(0, 1) for every parameter, Glorot
@@ -318,13 +318,13 @@ class Network:
         """The loss of the network on ``X`` (n_samples, n_in) and ``Y`` (n_samples, n_out).
 
         Like :meth:`gradients`, this checks only that ``X`` and ``Y`` are arrays
-        of these shapes (``ValueError`` otherwise: a ``Y`` of shape (n,) would
-        broadcast); their values and dtype it trusts: finite, of the network's
-        dtype, as :func:`vecnet.fit` passes them (no scan, for speed).
+        of these shapes and of the network's dtype (``ValueError`` otherwise: a
+        ``Y`` of shape (n,) would broadcast); their values it trusts: finite, as
+        :func:`vecnet.fit` passes them (no scan, for speed).
         A loss beyond the float maximum is ``inf``, without a warning, whatever
         the caller's ``numpy.errstate`` (training stops such an epoch as diverged).
         """
-        check_batch(X, Y, self.sizes[0], self.sizes[-1])
+        check_batch(X, Y, self.sizes[0], self.sizes[-1], self.dtype)
         with np.errstate(over="ignore", under="ignore"):
             acts, Z = self._forward(X, keep=True)
             return get_loss(self.loss).value(Y, acts[-1], Z, UNBUFFERED)
@@ -333,8 +333,8 @@ class Network:
         """Loss and gradient of the batch loss, by matrix products.
 
         The engines call this once per batch, so it trusts the values of its
-        inputs: finite arrays of the network's dtype, as :func:`vecnet.fit` passes
-        them. Without ``workspace``, their shapes are checked.
+        inputs: finite, as :func:`vecnet.fit` passes them. Without ``workspace``,
+        their shapes and dtype (the network's) are checked, and ``out``.
 
         Parameters
         ----------
@@ -356,11 +356,15 @@ class Network:
         Raises
         ------
         ValueError
-            Without ``workspace``: ``X`` or ``Y`` not an array of the shape above.
+            Without ``workspace``: ``X`` or ``Y`` not an array of the shape above and
+            the network's dtype; ``out`` not a writable C-contiguous array like
+            :attr:`theta`, or sharing memory with it.
         """
         if workspace is not None:  # the engines, which set the error state once for a whole fit
             return self._gradients(X, Y, out, workspace)
-        check_batch(X, Y, self.sizes[0], self.sizes[-1])
+        check_batch(X, Y, self.sizes[0], self.sizes[-1], self.dtype)
+        if out is not None:
+            check_out(out, self.theta)
         with np.errstate(over="ignore", under="ignore"):
             return self._gradients(X, Y, out, None)
 

@@ -27,6 +27,20 @@ def check_writable(theta):
                          "mmap_mode='c'")
 
 
+def check_out(out, theta):
+    """``ValueError`` unless ``out`` can take a gradient laid out as ``theta``: an ndarray of its shape
+    and dtype, C-contiguous, writable, and no view of ``theta`` (the gradient would overwrite the weights
+    it is computed from)."""
+    if not (isinstance(out, np.ndarray) and out.shape == theta.shape and out.dtype == theta.dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"out must be a writable C-contiguous {theta.dtype} array of shape {theta.shape} "
+                         f"(laid out as theta), got {got}")
+    if np.may_share_memory(out, theta):
+        raise ValueError("out must not share memory with theta: the gradient would overwrite the weights it "
+                         "is computed from")
+
+
 def zeros_for(sizes, n_params, dtype):
     """A zero vector of ``n_params`` of ``dtype``; ``ValueError`` naming ``sizes`` when it cannot be allocated."""
     nbytes = n_params * dtype.itemsize

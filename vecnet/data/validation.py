@@ -53,15 +53,20 @@ def is_network(obj):
     return all(hasattr(obj, name) for name in NETWORK_INTERFACE)
 
 
-def check_batch(X, Y, n_in, n_out):
-    """``ValueError`` unless ``X`` and ``Y`` are arrays (n, ``n_in``) and (n, ``n_out``): what
-    :meth:`vecnet.Network.gradients` takes (a ``Y`` of shape (n,) against (n, 1) outputs would
-    broadcast to (n, n): a wrong number, silently)."""
+def check_batch(X, Y, n_in, n_out, dtype):
+    """``ValueError`` unless ``X`` and ``Y`` are arrays (n, ``n_in``) and (n, ``n_out``) of ``dtype``:
+    what :meth:`vecnet.Network.gradients` takes (a ``Y`` of shape (n,) against (n, 1) outputs would
+    broadcast to (n, n): a wrong number, silently; a masked array or ``np.matrix`` computes otherwise)."""
     if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray) and X.ndim == 2 and X.shape[1] == n_in
             and Y.shape == (X.shape[0], n_out)):
         got = [a.shape if isinstance(a, np.ndarray) else type(a).__name__ for a in (X, Y)]
         raise ValueError(f"X and Y must be arrays of shapes (n_samples, {n_in}) and (n_samples, {n_out}), "
                          f"got {got[0]} and {got[1]} (reshape a 1-D y with y.reshape(-1, 1))")
+    odd = [type(a).__name__ if isinstance(a, (np.matrix, np.ma.MaskedArray)) else str(a.dtype)
+           for a in (X, Y) if isinstance(a, (np.matrix, np.ma.MaskedArray)) or a.dtype != dtype]
+    if odd:
+        raise ValueError(f"X and Y must be plain numpy arrays of the network's dtype {np.dtype(dtype)}, got "
+                         f"{' and '.join(odd)}: convert them with np.asarray(a, dtype=net.dtype)")
 
 
 def as_dtype(arr, dtype, subject, remedy):
