@@ -967,3 +967,30 @@ def test_python_ints_beyond_float64_are_a_value_error(where):
 def _fitted_classifier(X, labels):
     with pytest.warns(Warning, match="Maximum iterations"):
         return vecnet.MLPClassifier(max_iter=1).fit(X, labels)
+
+
+def test_decimals_train_and_predict_as_floats_everywhere():
+    """The estimators took Decimal values (as floats), Network.fit and predict refused them."""
+    from decimal import Decimal
+
+    X, y = _data(8)
+    X_dec = np.array([[Decimal(float(v)) for v in row] for row in X], dtype=object)   # exact
+    a, b = _net(), _net()
+    a.fit(X, y, epochs=2, engine="numpy")
+    b.fit(X_dec, y, epochs=2, engine="numpy")
+    np.testing.assert_array_equal(a.theta, b.theta)
+    np.testing.assert_array_equal(a.predict(X_dec), a.predict(X))
+
+
+@pytest.mark.parametrize("weights", ["complex", "text", "dates"])
+def test_score_refuses_sample_weights_that_are_not_real_numbers(weights):
+    """Complex weights lost their imaginary part with a ComplexWarning; text was parsed; dates
+    counted as seconds since 1970."""
+    X, y = _data(8)
+    labels = (y > 0.5).astype(int)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        est = vecnet.MLPClassifier(max_iter=1).fit(X, labels)
+    w = {"complex": np.ones(8) + 0j, "text": ["1"] * 8,
+         "dates": np.arange(1, 9).astype("datetime64[s]")}[weights]
+    with pytest.raises(ValueError, match="sample_weight must hold numbers"):
+        est.score(X, labels, sample_weight=w)

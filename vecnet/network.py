@@ -238,7 +238,7 @@ class Network:
         """
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             X = self._check_input(X)
-            out = self._forward(X, True) if keep else forward_blocks(self, X)
+            out = self._forward(np.ascontiguousarray(X), True) if keep else forward_blocks(self, X)
         A = out[0][-1] if keep else out
         with np.errstate(over="ignore", invalid="ignore"):   # a sum of +inf and -inf: checked just below
             total = np.add.reduce(A, axis=None)

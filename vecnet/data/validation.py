@@ -9,6 +9,7 @@ are checked in :mod:`vecnet.data.options`.
 
 from __future__ import annotations
 
+import decimal
 import numbers
 
 import numpy as np
@@ -108,9 +109,10 @@ def missing_as_nan(arr):
 
 
 def _check_object_numbers(arr, name):
-    """Refuse an object array holding anything but real numbers (``pd.NA`` counts as NaN)."""
+    """Refuse an object array holding anything but real numbers (``pd.NA`` counts as NaN; a
+    ``Decimal`` is a real number, converted as ``float`` converts it)."""
     for value in arr.flat:
-        if isinstance(value, (numbers.Real, np.bool_)) or is_missing(value):
+        if isinstance(value, (numbers.Real, np.bool_, decimal.Decimal)) or is_missing(value):
             continue
         if isinstance(value, numbers.Complex):
             raise ValueError(f"{name} is complex; vecnet needs real numbers")

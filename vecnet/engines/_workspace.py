@@ -111,15 +111,18 @@ def forward_blocks(net, X, block_rows=None):
 
     Up to ``block_rows`` (default :data:`PREDICT_BLOCK_ROWS`) rows go through
     ``net._forward`` as they are; more go block by block, each block's output
-    written straight into the result. The caller sets ``np.errstate``.
+    written straight into the result. Each goes C-ordered (a block of another
+    layout copied: BLAS may sum a Fortran-ordered product in another order), so
+    the outputs are those of a C-ordered copy of ``X``, bit for bit. The caller
+    sets ``np.errstate``.
     """
     block_rows = PREDICT_BLOCK_ROWS if block_rows is None else block_rows
     n = X.shape[0]
     if n <= block_rows:
-        return net._forward(X)
+        return net._forward(np.ascontiguousarray(X))
     out = np.empty((n, net.sizes[-1]), dtype=net.dtype)
     ws = Workspace(net, block_rows, train=False)
     for lo in range(0, n, block_rows):
         hi = min(lo + block_rows, n)
-        net._forward(X[lo:hi], workspace=ws.view(hi - lo), out=out[lo:hi])
+        net._forward(np.ascontiguousarray(X[lo:hi]), workspace=ws.view(hi - lo), out=out[lo:hi])
     return out

@@ -310,7 +310,10 @@ def check_sample_weight(sample_weight, n_samples):
     if hasattr(sample_weight, "tocsr") or hasattr(sample_weight, "todense"):
         raise TypeError("Sparse data was passed for sample_weight, but vecnet needs a dense array")
     try:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        raw = np.asarray(sample_weight)
+        if raw.dtype.kind in "cUSVMm":   # complex, text, bytes, records, dates: numbers only by accident
+            raise ValueError
+        w = raw.astype(np.float64)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"sample_weight must hold numbers, got {sample_weight!r}") from None
     if w.ndim == 0:
