@@ -78,6 +78,12 @@ def _raw(a, name, dtype, chunk_bytes):
     return _as_float_array(a, name, dtype)
 
 
+def _in_dtype(a, dtype):
+    """``a`` as a C-contiguous array of ``dtype`` (tiny values rounding to 0 in float32 are fine)."""
+    with np.errstate(under="ignore"):
+        return np.ascontiguousarray(a, dtype=dtype)
+
+
 class Rows:
     """Rows ``start:stop`` of ``X`` (n, n_in) and ``Y`` (n, n_out) or (n,), served in ``dtype``.
 
@@ -106,9 +112,7 @@ class Rows:
         engine sees the block.
         """
         a, b = self.start + lo, self.start + hi
-        with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
-            X = np.ascontiguousarray(read_rows(self.X, a, b, "X"), dtype=self.dtype)
-            Y = np.ascontiguousarray(read_rows(self.Y, a, b, "y"), dtype=self.dtype)
+        X, Y = _in_dtype(read_rows(self.X, a, b, "X"), self.dtype), _in_dtype(read_rows(self.Y, a, b, "y"), self.dtype)
         return self._checked(X, Y.reshape(len(Y), -1), a, b)
 
     @property
@@ -121,9 +125,7 @@ class Rows:
         """Rows ``index`` (an integer array, relative to this view) of ``X`` and ``Y``, in that order,
         converted and C-contiguous; for :attr:`random_access` rows only."""
         index = np.add(index, self.start, dtype=np.intp)
-        with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
-            X = np.ascontiguousarray(np.take(self.X, index, axis=0), dtype=self.dtype)
-            Y = np.ascontiguousarray(np.take(self.Y, index, axis=0), dtype=self.dtype)
+        X, Y = (_in_dtype(np.take(a, index, axis=0), self.dtype) for a in (self.X, self.Y))
         return X, Y.reshape(len(Y), -1)
 
     def _checked(self, X, Y, a, b):
@@ -181,8 +183,7 @@ class Rows:
             fits = part.dtype == self.dtype and part.flags.c_contiguous
             if not fits and part.size * self.dtype.itemsize > chunk_bytes:
                 return None
-            with np.errstate(under="ignore"):  # tiny values rounding to 0 in float32 are fine
-                out.append(np.ascontiguousarray(part, dtype=self.dtype))
+            out.append(_in_dtype(part, self.dtype))
         X, Y = out
         return self._checked(X, Y.reshape(len(Y), -1), self.start, self.stop)
 

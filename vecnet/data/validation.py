@@ -63,11 +63,12 @@ def check_batch(X, Y, n_in, n_out, dtype):
         got = [a.shape if isinstance(a, np.ndarray) else type(a).__name__ for a in (X, Y)]
         raise ValueError(f"X and Y must be arrays of shapes (n_samples, {n_in}) and (n_samples, {n_out}), "
                          f"got {got[0]} and {got[1]} (reshape a 1-D y with y.reshape(-1, 1))")
-    odd = [type(a).__name__ if isinstance(a, (np.matrix, np.ma.MaskedArray)) else str(a.dtype)
-           for a in (X, Y) if isinstance(a, (np.matrix, np.ma.MaskedArray)) or a.dtype != dtype]
+    subclass = (np.matrix, np.ma.MaskedArray)   # they compute otherwise
+    odd = [a for a in (X, Y) if isinstance(a, subclass) or a.dtype != dtype]
     if odd:
+        got = " and ".join(type(a).__name__ if isinstance(a, subclass) else str(a.dtype) for a in odd)
         raise ValueError(f"X and Y must be plain numpy arrays of the network's dtype {np.dtype(dtype)}, got "
-                         f"{' and '.join(odd)}: convert them with np.asarray(a, dtype=net.dtype)")
+                         f"{got}: convert them with np.asarray(a, dtype=net.dtype)")
 
 
 def as_dtype(arr, dtype, subject, remedy):
