@@ -202,3 +202,32 @@ def test_the_kernel_workspace_starts_on_cache_lines(sizes, batch, dtype):
         assert not a.any()
     assert A.size == D.size == int(offs[-1]) == batch * sum(sizes)
     assert Z.size == batch * sizes[-1] and grad.size == net.theta.size
+    # views of one allocation: no two overlap, and the offsets are the layers' running sums
+    for i, a in enumerate(work[:5]):
+        assert not any(np.shares_memory(a, b) for b in work[i + 1:])
+    assert offs.tolist() == [0] + np.cumsum([batch * s for s in sizes]).tolist()
+
+
+@pytest.mark.fixed_shapes   # vecnet's own rule for kernels built per shape (see conftest.py)
+def test_kernel_settings_follow_the_network_and_optimizer_of_each_call(monkeypatch):
+    from vecnet.codes import ADAM, SGD
+    from vecnet.engines import _kernel_config
+    from vecnet.engines._kernel_config import Hyper, kernel_settings
+
+    net = vecnet.Network([3, 4, 2], activation="tanh", output_activation="softmax", loss="cce", seed=0)
+    optimizers = [vecnet.SGD(lr=0.1), vecnet.SGD(lr=0.2, momentum=0.5, nesterov=True), vecnet.SGD(lr=0.1, l2=1e-3),
+                  vecnet.Adam(lr=0.01, beta1=0.8, power_t=0.25, schedule="invscaling")]
+    for optimizer in optimizers * 2:   # the second round asks again: the same answers
+        config, hyper = kernel_settings(net, optimizer, 1)
+        s = optimizer.kernel_settings()
+        assert hyper == tuple(float(s[name]) for name in Hyper._fields)
+        assert config.optimizer == (ADAM if isinstance(optimizer, vecnet.Adam) else SGD)
+        assert config.momentum == (s["momentum"] != 0.0 and config.optimizer == SGD)
+        assert config.l2 == (s["l2"] != 0.0) and config.per_sample and config.dtype == "float64"
+        assert config.hidden == ACTIVATIONS["tanh"].code and config.output == ACTIVATIONS["softmax"].code
+    assert kernel_settings(net, optimizers[0], 7)[0].per_sample is False
+    net.activation = "relu"   # a changed network gets its own settings, not the ones of before
+    assert kernel_settings(net, optimizers[0], 1)[0].hidden == ACTIVATIONS["relu"].code
+    assert kernel_settings(net, optimizers[0], 1)[0].shape == (3, 4, 2)
+    monkeypatch.setattr(_kernel_config, "FIXED_MAX_PARAMS", 0)   # as test_fixed_kernels.py does
+    assert kernel_settings(net, optimizers[0], 1)[0].shape == ()

@@ -12,6 +12,7 @@ Importing this module does not import Numba: :mod:`vecnet.engines._kernels`
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from .. import codes
@@ -96,14 +97,20 @@ class Hyper(NamedTuple):
 def kernel_settings(net, optimizer, batch_size):
     """``(KernelConfig, Hyper)`` for training ``net`` with ``optimizer`` in batches of ``batch_size``."""
     s = optimizer.kernel_settings()
-    output = get_activation(net.output_activation).code
+    config = _config(net.activation, net.output_activation, net.n_layers, net.loss, net.dtype, s["optimizer"],
+                     s["momentum"] != 0.0, s["nesterov"], s["l2"] != 0.0, s["schedule"], batch_size == 1,
+                     fixed_shape(net.sizes, batch_size == 1))
+    return config, Hyper(*(float(s[name]) for name in Hyper._fields))
+
+
+@functools.lru_cache(maxsize=1024)   # every fit asks twice: a short fit feels the ~20 us it takes
+def _config(activation, output_activation, n_layers, loss, dtype, optimizer, momentum, nesterov, l2, schedule,
+            per_sample, shape):
+    output = get_activation(output_activation).code
     # a network without hidden layers shares the kernel of one whose hidden layers match its output
-    hidden = get_activation(net.activation).code if net.n_layers > 1 else output
-    momentum = s["optimizer"] == codes.SGD and s["momentum"] != 0.0
-    config = KernelConfig(hidden=int(hidden), output=int(output), loss=int(get_loss(net.loss).code),
-                          optimizer=int(s["optimizer"]), momentum=bool(momentum),
-                          nesterov=bool(momentum and s["nesterov"]), l2=bool(s["l2"] != 0.0),
-                          schedule=int(s["schedule"]), per_sample=batch_size == 1,
-                          dtype=str(net.dtype), shape=fixed_shape(net.sizes, batch_size == 1))
-    hyper = Hyper(*(float(s[name]) for name in Hyper._fields))
-    return config, hyper
+    hidden = get_activation(activation).code if n_layers > 1 else output
+    momentum = optimizer == codes.SGD and momentum
+    return KernelConfig(hidden=int(hidden), output=int(output), loss=int(get_loss(loss).code),
+                        optimizer=int(optimizer), momentum=bool(momentum), nesterov=bool(momentum and nesterov),
+                        l2=bool(l2), schedule=int(schedule), per_sample=per_sample, dtype=str(dtype),
+                        shape=shape)
