@@ -447,6 +447,10 @@ def test_history_has_validation_per_round(client):
         vd.fit(net, da.from_array(X, chunks=(100, 3)), y, rounds=1, batch_size=8, engine="numpy",
                validation_data=(X, 2 * y), client=client)   # checked as fit checks it, before any round
     np.testing.assert_array_equal(net.theta, before)
+    # evaluated only, never trained on: values too large to train on are fine, as in predict
+    history = vd.fit(net, da.from_array(X, chunks=(100, 3)), y, rounds=1, batch_size=8, engine="numpy",
+                     validation_data=(X * 1e200, y), client=client)
+    assert len(history.val_loss) == 1 and np.isfinite(history.val_loss[-1])
 
 
 def test_no_client_is_a_clear_error(monkeypatch):

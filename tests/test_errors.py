@@ -592,6 +592,23 @@ def test_fit_refuses_inputs_too_large_to_train_on(engine, dtype, big):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_validation_data_too_large_to_train_on_is_evaluated_as_predict_would(engine):
+    # never trained on: validation data needs what predict's input needs (finite, in the dtype's range)
+    X, y = vecnet.article_data()
+    X_val = np.array([[1e200, -1e200], [3e250, 0.5]])
+    y_val = np.array([0.0, 1.0])
+    net = Network([2, 2, 1], seed=0)
+    history = net.fit(X, y, epochs=2, engine=engine, validation_data=(X_val, y_val))
+    assert len(history.val_loss) == 2
+    assert history.val_loss[-1] == pytest.approx(np.mean((net.predict(X_val)[:, 0] - y_val) ** 2), rel=1e-12)
+    with pytest.raises(ValueError, match="validation X holds non-finite values|validation X .*nan|NaN"):
+        net.fit(X, y, epochs=1, engine=engine, validation_data=(np.array([[np.nan, 0.0]]), np.array([0.0])))
+    with pytest.raises(ValueError, match="validation X has values as large as .* beyond the range of float32"):
+        Network([2, 2, 1], seed=0, dtype=np.float32).fit(X, y, epochs=1, engine=engine,
+                                                          validation_data=(np.array([[1e39, 0.0]]), np.array([0.0])))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_an_mse_that_overflows_stops_as_divergence_in_both_engines(engine):
     # |y - y_pred| = 1e250 and its square overflows: the loss is inf, a numerical fault.
     net = _one_layer("identity", "mse", 1e100)

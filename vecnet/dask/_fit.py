@@ -324,7 +324,8 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype,
-                      names=("validation X", "validation y"), target_loss=target_loss(net))
+                      names=("validation X", "validation y"), target_loss=target_loss(net),
+                      magnitude=False)   # evaluated only, as predict's input: not trained on
     state = net.optimizer_state = starting_state(net.optimizer_state, opt, net.n_params, net.dtype)
     history = DaskHistory(engine=engine, metric=metric_name(net.loss), streamed=True,
                           partition_rows=sizes)

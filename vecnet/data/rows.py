@@ -244,7 +244,7 @@ def check_block(block, shape, dtype, name):
 
 
 def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X", "y"),
-            target_loss=None, row_offset=0):
+            target_loss=None, row_offset=0, magnitude=True):
     """Check ``X`` and ``y`` and wrap them in :class:`Rows`; reads them block by block once.
 
     Parameters
@@ -262,6 +262,10 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
     row_offset : int
         Added to the row numbers the errors give (``X`` and ``y`` being rows
         ``row_offset:`` of larger arrays).
+    magnitude : bool, default True
+        Refuse values too large to train on (:func:`vecnet.data.validation.check_magnitude`);
+        ``False`` for data that is only evaluated (validation data), which needs, as
+        ``predict``'s input, only finite values within the range of ``dtype``.
 
     Returns
     -------
@@ -296,11 +300,12 @@ def as_rows(X, y, n_in, n_out, dtype, chunk_bytes=DEFAULT_CHUNK_BYTES, names=("X
         Y = DaskRows(Y.array.rechunk({0: X.array.chunks[0]}), yn)   # the same row chunks as X
     rows = Rows(X, Y, dtype)
     block_rows = rows.block_rows(chunk_bytes)
-    check_values(X, xn, dtype, block_rows, row_offset=row_offset)
+    check_values(X, xn, dtype, block_rows, row_offset=row_offset, magnitude=magnitude)
     sums = None
     if target_loss and get_loss(target_loss).rows_sum_to_one:
         sums = FirstBadRowSum(dtype, Y.dtype)
-    low, high = check_values(Y, yn, dtype, block_rows, each_block=sums, row_offset=row_offset)
+    low, high = check_values(Y, yn, dtype, block_rows, each_block=sums, row_offset=row_offset,
+                             magnitude=magnitude)
     if target_loss and (low < 0 or high > 1):
         raise ValueError(f"loss {target_loss!r} needs targets in [0, 1] (probabilities or one-hot rows), "
                          f"but {yn} has values in [{low:g}, {high:g}]")

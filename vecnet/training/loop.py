@@ -125,8 +125,8 @@ def _validation_rows(rows, net, validation_data, validation_fraction, chunk_byte
     """Split off or build the validation rows; ``(train_rows, val_rows or None)``."""
     if validation_data is not None:
         val = as_rows(*validation_data, net.sizes[0], net.sizes[-1], net.dtype, chunk_bytes,
-                      target_loss=_target_loss(net),
-                      names=("validation X", "validation y"))
+                      target_loss=_target_loss(net), names=("validation X", "validation y"),
+                      magnitude=False)   # evaluated only, as predict's input: not trained on
         return rows, val
     if validation_fraction is None:
         return rows, None
