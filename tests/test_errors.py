@@ -591,6 +591,24 @@ def test_fit_refuses_inputs_too_large_to_train_on(engine, dtype, big):
             vecnet.article_data()[0], np.full(4, big), epochs=1, engine=engine)
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="longdouble is float64 here")
+def test_values_beyond_float64_are_named_as_they_are_and_float64_is_not_offered():
+    X = np.array([[np.longdouble("1.5e400"), 0.0], [0.0, 1.0]], dtype=np.longdouble)
+    y = np.array([0.0, 1.0])
+    tail = r"1.5e\+400, beyond the range of float(64|32), the (network|estimator)'s dtype: scale X$"
+    for fit in (lambda: Network([2, 2, 1], seed=0).fit(X, y, epochs=1),
+                lambda: Network([2, 2, 1], seed=0, dtype=np.float32).fit(X, y, epochs=1),
+                lambda: Network([2, 2, 1], seed=0).predict(X),
+                lambda: vecnet.MLPRegressor(max_iter=1).fit(X, y)):
+        with pytest.raises(ValueError, match=r"X has values as large as " + tail):
+            fit()
+    # beyond float32 only: float64 is the advice
+    with pytest.raises(ValueError, match=r"as large as 1e\+39, .* scale X or use a float64 network$"):
+        Network([2, 2, 1], seed=0, dtype=np.float32).fit(np.array([[1e39, 0.0]]), np.array([0.0]), epochs=1)
+    with pytest.raises(ValueError, match=r"as large as 1e\+39, .* scale X or use dtype=numpy.float64$"):
+        vecnet.MLPRegressor(max_iter=1, dtype=np.float32).fit(np.array([[1e39, 0.0]]), np.array([0.0]))
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_validation_data_too_large_to_train_on_is_evaluated_as_predict_would(engine):
     # never trained on: validation data needs what predict's input needs (finite, in the dtype's range)

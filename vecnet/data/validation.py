@@ -42,7 +42,7 @@ def _as_float_array(a, name, dtype):
         except OverflowError as exc:   # a Python int beyond float64
             raise ValueError(f"{name} holds a number too large for float64 ({exc})") from None
     check_real_dtype(arr.dtype, name)
-    return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name} or use a float64 network")
+    return as_dtype(arr, dtype, f"{name} has", f"the network's dtype: scale {name}", " or use a float64 network")
 
 
 NETWORK_INTERFACE = ("theta", "layout", "gradients", "sizes", "activation", "output_activation", "loss", "dtype")
@@ -71,20 +71,33 @@ def check_batch(X, Y, n_in, n_out, dtype):
                          f"{got}: convert them with np.asarray(a, dtype=net.dtype)")
 
 
-def as_dtype(arr, dtype, subject, remedy):
+def as_dtype(arr, dtype, subject, remedy, wider=""):
     """The numeric array ``arr`` in ``dtype``; ``ValueError`` when a finite value is beyond its range.
 
-    The message reads ``f"{subject} values as large as ..., beyond the range of
-    {dtype}, {remedy}"``.
+    The message is :func:`beyond_range`'s.
     """
     if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize:
         with np.errstate(over="ignore", under="ignore"):  # tiny values may round to 0: fine
             out = arr.astype(dtype)
         if not np.isfinite(out).all() and np.isfinite(arr).all():
-            raise ValueError(f"{subject} values as large as {float(np.abs(arr).max()):.3g}, beyond "
-                             f"the range of {np.dtype(dtype).name}, {remedy}")
+            raise ValueError(beyond_range(subject, np.abs(arr).max(), dtype, remedy, wider))
         return out
     return arr.astype(dtype, copy=False)
+
+
+def beyond_range(subject, largest, dtype, remedy, wider):
+    """``f"{subject} values as large as {largest}, beyond the range of {dtype}, {remedy}{wider}"``.
+
+    ``largest`` (a NumPy scalar) is written to 3 digits, a longdouble beyond float64 too (not as
+    "inf"); ``wider``, the advice to use float64, is left out where it would not help: for a
+    float64 ``dtype``, or a value beyond float64.
+    """
+    if np.isfinite(float(largest)):
+        text = f"{float(largest):.3g}"
+        remedy += "" if np.dtype(dtype) == np.float64 else wider
+    else:
+        text = np.format_float_scientific(largest, precision=2, trim="-")
+    return f"{subject} values as large as {text}, beyond the range of {np.dtype(dtype).name}, {remedy}"
 
 
 def is_missing(value):
@@ -204,9 +217,8 @@ def check_values(a, name, dtype, block_rows=None, nonfinite=None, magnitude=True
             _check_finite(block, name, offset=row_offset + lo)  # raises, saying where
         biggest = max(largest, -smallest)
         if biggest > limit:
-            raise ValueError(f"{name} has values as large as {biggest:.3g}, beyond the range "
-                             f"of {np.dtype(dtype).name}, the network's dtype: "
-                             f"scale {name} or use a float64 network")
+            raise ValueError(beyond_range(f"{name} has", np.abs(block).max(), dtype,
+                                          f"the network's dtype: scale {name}", " or use a float64 network"))
         if magnitude and biggest > np.sqrt(limit):
             check_magnitude(block, name, dtype)  # raises
         low, high = min(low, smallest), max(high, largest)

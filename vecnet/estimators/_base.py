@@ -236,8 +236,8 @@ def _as_float(a, name, dtype):
             raise TypeError(f"{name} must be numeric: {exc}") from None
         except (ValueError, OverflowError) as exc:   # OverflowError: a Python int beyond float64
             raise ValueError(f"{name} must be numeric: {exc}") from None
-    return as_dtype(arr, dtype, f"Input {name} has",
-                    f"the estimator's dtype: scale {name} or use dtype=numpy.float64")
+    return as_dtype(arr, dtype, f"Input {name} has", f"the estimator's dtype: scale {name}",
+                    " or use dtype=numpy.float64")
 
 
 def check_features(X, dtype, n_features=None, estimator="estimator", training=False):
