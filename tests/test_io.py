@@ -174,6 +174,28 @@ def test_the_hand_made_good_file_loads(tmp_path):
     np.testing.assert_array_equal(vecnet.load(tmp_path / "ok.npz").theta, theta)
 
 
+@pytest.mark.filterwarnings("ignore::vecnet.ConvergenceWarning")   # 5 epochs: enough here
+def test_a_file_in_the_other_byte_order_loads_the_same_values(tmp_path):
+    # as a big-endian machine would write it: every number array byte-swapped (its dtype says so)
+    X, y = vecnet.article_data()
+    est = vecnet.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, y.astype(int))
+    est.save(tmp_path / "native.npz")
+    with np.load(tmp_path / "native.npz") as f:
+        arrays = {name: f[name] for name in f.files}
+    swapped = {name: a if a.dtype.itemsize == 1 else a.astype(a.dtype.newbyteorder(">" if a.dtype.isnative
+                                                                                 and np.little_endian else "<"))
+               for name, a in arrays.items()}
+    assert any(not a.dtype.isnative for a in swapped.values())
+    np.savez(tmp_path / "swapped.npz", **swapped)
+    back = vecnet.load(tmp_path / "swapped.npz")
+    assert back.net_.theta.dtype.isnative and back.net_.theta.tobytes() == est.net_.theta.tobytes()
+    np.testing.assert_array_equal(back.classes_, est.classes_)
+    assert back.loss_curve_ == est.loss_curve_
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    state, saved = back.net_.optimizer_state, est.net_.optimizer_state
+    assert state.memory.tobytes() == saved.memory.tobytes() and state.steps.tobytes() == saved.steps.tobytes()
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda h, t: ({**h, "magic": "other"}, t), "wrong magic"),
     (lambda h, t: ({**h, "format_version": FORMAT_VERSION + 1}, t), "newer than this vecnet"),

@@ -234,17 +234,19 @@ class _Archive:
                 raise ModelFormatError(f"{path}: array {name!r} declares shape {shape} of {dtype} "
                                        f"({count * dtype.itemsize} bytes), but its member holds "
                                        f"{info.file_size - start}: it is truncated or damaged")
-            shapes[name] = (dtype, tuple(shape))
+            shapes[name] = (dtype.newbyteorder("="), tuple(shape))   # read in the machine's byte order
         return infos, shapes
 
     def read(self, name):
-        """Array ``name``, read from the archive (its size already checked)."""
+        """Array ``name``, read from the archive (its size already checked), in the machine's byte order
+        (a file written elsewhere may hold the other one: the same values)."""
         try:
             with self._zf.open(self._infos[name]) as member:
-                return np.lib.format.read_array(member, allow_pickle=False)
+                arr = np.lib.format.read_array(member, allow_pickle=False)
         except Exception as exc:
             raise ModelFormatError(f"{self.path} is damaged or truncated: {type(exc).__name__}: "
                                    f"{exc}") from None
+        return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
     def close(self):
         self._zf.close()
