@@ -103,3 +103,24 @@ def test_dask_predict_warns_once_about_names_and_leaves_the_filters_alone():
     np.testing.assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
     with pytest.warns(UserWarning, match="valid feature names"):
         np.testing.assert_array_equal(out, est.predict(X))
+
+
+def test_threads_asking_for_one_new_kernel_at_once_get_one_kernel(monkeypatch):
+    # one kernel object per configuration: a second would compile (seconds) on its own first call
+    from vecnet.engines import _kernels
+
+    made = []
+    slow = threading.Barrier(2, timeout=1)
+
+    def build(config):
+        made.append(config)
+        try:
+            slow.wait()   # both threads are inside at once if nothing keeps them apart
+        except threading.BrokenBarrierError:
+            pass
+        return object()
+
+    builder = _kernels.built_once(build)
+    got = []
+    _in_two_threads(lambda: got.append(builder(("a configuration",))))
+    assert len(made) == 1 and len(got) == 2 and got[0] is got[1]

@@ -93,7 +93,20 @@ def _put_back(theta, saved, state, saved_state, steps, saved_steps, memory):
     steps[0] = saved_steps[0]
 
 
-@functools.cache
+def built_once(build):
+    """``functools.cache`` for the kernel builders, whose first call per configuration runs once even
+    when several threads ask at the same time: each kernel object built would compile on its own
+    first call (seconds) and write the disk cache again."""
+    cached, lock = functools.cache(build), threading.Lock()
+
+    @functools.wraps(build)
+    def get(config):
+        with lock:
+            return cached(config)
+    return get
+
+
+@built_once
 def build_kernel(config):
     """The compiled kernel for ``config`` (a :class:`~vecnet.engines._kernel_config.KernelConfig`).
 

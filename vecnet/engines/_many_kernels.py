@@ -34,7 +34,6 @@ epoch end: a non-finite loss stays non-finite in the epoch's sum).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 
@@ -78,7 +77,7 @@ def side_by_side(config):
             and config.loss in _SIDE_LOSSES)
 
 
-@functools.cache
+@_kernels.built_once
 def build_many_kernel(config):
     """The kernel that trains models ``lo .. hi - 1`` one after the other, for ``config``.
 
@@ -301,7 +300,7 @@ def _side_block(T, lay, offs, lrs, l2s, X, Y, orders, e_from, e_to, steps, losse
 
 
 
-@functools.cache
+@_kernels.built_once
 def build_side_kernel(config):
     """The ``[param, model]`` kernel for ``config`` (one that :func:`side_by_side` accepts).
 
