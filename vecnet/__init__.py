@@ -7,12 +7,13 @@
 """
 
 from .activations import ACTIVATIONS
+from .article import from_reference
 from .data import NpyRows, article_data, open_npy, synthetic
 from .estimators import ConvergenceWarning, DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
 from .interop import export_onnx
 from .io import ModelFormatError, load, save
 from .losses import LOSSES
-from .network import Network, from_reference
+from .network import Network
 from .optimizers import SGD, Adam
 from .reference import ReferenceNetwork
 from .scalar_map import SCALAR_MAP, to_reference

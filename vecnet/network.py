@@ -25,7 +25,6 @@ from .io import savable
 from .io import save as save_model
 from .losses import check_pairing, get_loss
 from .network_file import build_network, check_declared_network, network_fields, restore_optimizer
-from .scalar_map import set_from_reference
 from .training import fit as fit_network
 from .weights import check_finite, check_out, checked, count_params, zeros_for
 
@@ -431,19 +430,3 @@ class Network:
                 f"output_activation={self.output_activation!r}, loss={self.loss!r}, "
                 f"dtype={self.dtype.name})")
 
-
-def from_reference(ref, dtype=None):
-    """A 2-2-1 sigmoid/mse :class:`Network` holding ``ref``'s nine parameters.
-
-    Parameters
-    ----------
-    ref : ReferenceNetwork
-    dtype : numpy dtype, optional
-        Defaults to float64.
-
-    Returns
-    -------
-    Network
-    """
-    net = Network([2, 2, 1], activation="sigmoid", loss="mse", dtype=np.float64 if dtype is None else dtype)
-    return set_from_reference(net, ref)

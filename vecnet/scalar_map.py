@@ -15,7 +15,7 @@ w4    ``W0[1, 1]``   b2    ``b0[1]``
 ====  =============  ====  ===========
 
 The functions here read and write a network's ``params`` and never build one:
-:func:`vecnet.network.from_reference` does.
+:func:`vecnet.article.from_reference` does.
 """
 
 from __future__ import annotations

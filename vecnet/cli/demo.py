@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 
+from ..article import from_reference
 from ..data.examples import article_data
 from ..data.options import check_positive_int, check_real
-from ..network import from_reference
 from ..reference import ReferenceNetwork
 from ..training import DivergenceWarning
 
