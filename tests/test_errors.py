@@ -564,6 +564,29 @@ def test_predict_that_overflows_is_a_clear_error_not_nan(act):
         net.predict(np.array([[FMAX / 2, 0.0], [0.5, 0.25]]))
 
 
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_a_fit_that_blows_up_in_its_last_epoch_warns_and_predict_blames_the_weights(engine):
+    # each epoch's loss is taken before its updates: finite all along (up to 2.7e266), yet the last
+    # updates leave weights of 7.5e199, which no forward pass survives
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    net = Network([2, 3, 1], activation="identity", seed=0)
+    with pytest.warns(DivergenceWarning, match=r"training blew up: the weights grew as large as 7.\d+e\+199, "
+                                               r"beyond 1.34e\+154, .* Try a smaller learning rate"):
+        history = net.fit(X, y, epochs=6, lr=0.5, batch_size=None, engine=engine)
+    assert history.stopped is None and np.isfinite(history.loss).all() and history.loss[-1] > 1e250
+    with pytest.raises(ValueError, match=r"a layer overflowed. X has values as large as .* weights this large "
+                                         r"come from training with too large a learning rate"):
+        net.predict(X)
+    nets = [Network([2, 3, 1], activation="identity", seed=0) for _ in range(3)]
+    with pytest.warns(DivergenceWarning, match=r"the weights of 2 of 3 networks \(indexes \[0, 2\]\) grew"):
+        vecnet.fit_many(nets, X, y, epochs=6, lr=[0.5, 0.01, 0.5], batch_size=None, engine=engine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # an ordinary fit: no such warning
+        Network([2, 3, 1], activation="identity", seed=0).fit(X, y, epochs=6, lr=0.01, batch_size=None,
+                                                              engine=engine)
+
+
 @pytest.mark.parametrize("where, index, place", [
     (lambda net: net.theta, slice(None), r"theta\[0\] \(layer 0 W\[0, 0\]\)"),
     (lambda net: net.params[1][0], (2, 0), r"theta\[11\] \(layer 1 W\[2, 0\]\)"),   # 2*3 + 3 + 2

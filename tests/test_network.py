@@ -160,6 +160,30 @@ def test_assigning_theta_copies_into_the_weights_the_params_view():
     np.testing.assert_array_equal(net.theta, before)
 
 
+def test_assigning_params_copies_into_theta_so_training_and_saving_see_it(tmp_path):
+    X, y = vecnet.article_data()
+    net = vecnet.Network([2, 2, 1], seed=0)
+    new = [(np.full((2, 2), 0.25), np.array([0.5, -0.5])), (np.array([[1.0], [-1.0]]), np.array([0.125]))]
+    net.params = new
+    assert _share_theta(net)
+    assert net.theta.tolist() == [0.25, 0.25, 0.25, 0.25, 0.5, -0.5, 1.0, -1.0, 0.125]   # W1, b1, W2, b2
+    net.save(tmp_path / "m.npz")   # what is saved is what predicts
+    np.testing.assert_array_equal(vecnet.load(tmp_path / "m.npz").predict(X), net.predict(X))
+    before = net.predict(X)
+    net.fit(X, y, epochs=50, engine="numpy")   # training moves what predict reads
+    assert not np.array_equal(net.predict(X), before)
+    kept = net.theta.copy()
+    for bad, message in [([np.zeros(4), np.zeros(2)], r"2 layers of \(W, b\) pairs, got \['ndarray', 'ndarray'\]"),
+                         ([(np.zeros((2, 2)),), new[1]], r"pairs, got \['1-tuple', '2-tuple'\]"),
+                         ([(np.full((2, 2), np.nan), np.zeros(2)), new[1]], "layer 0: W must hold finite"),
+                         ([(np.zeros((3, 2)), np.zeros(2)), new[1]], r"layer 0: expected W \(2, 2\)")]:
+        with pytest.raises(ValueError, match=message):
+            net.params = bad
+    with pytest.raises(ValueError, match=r"theta must have shape \(9,\) \(n_params,\), got None"):
+        net.theta = None
+    np.testing.assert_array_equal(net.theta, kept)
+
+
 def test_a_float32_network_refuses_weights_beyond_its_range_and_keeps_its_own():
     net = vecnet.Network([2, 3, 1], seed=0, dtype=np.float32)
     before = net.theta.copy()

@@ -59,9 +59,9 @@ class Network:
     params : list of (ndarray (n_in, n_out), ndarray (n_out,))
         Views into :attr:`theta`.
     theta : ndarray, shape (n_params,)
-        All parameters, flat. Assigning to it (``net.theta = values``) copies
-        the values in, checked as :meth:`set_params` checks them, so that
-        :attr:`params` stay its views (also after ``pickle`` or ``copy.deepcopy``).
+        All parameters, flat. Assigning to it (``net.theta = values``), or to
+        :attr:`params`, copies the values in, checked as :meth:`set_params` checks
+        them, so that :attr:`params` stay its views (also after ``pickle`` or ``copy.deepcopy``).
     optimizer_state : vecnet.optimizers.OptimizerState or None
         The optimizer's memory, update count and family after the last
         training (``None`` before any): the next :meth:`fit` continues from it
@@ -92,7 +92,7 @@ class Network:
         self.loss = loss
         self.dtype = dtype
         self._theta = zeros_for(sizes, self.n_params, dtype)
-        self.params = self._views(self._theta)
+        self._params = self._views(self._theta)
         self.optimizer_state = None
         self.initialize(init, seed)
 
@@ -103,25 +103,35 @@ class Network:
 
     @theta.setter
     def theta(self, values):
-        values = np.asarray(values)
-        if values.shape != self._theta.shape:
-            raise ValueError(f"theta must have shape {self._theta.shape} (n_params,), got {values.shape}; "
+        got = np.asarray(values).shape if values is not None else "None"
+        if got != self._theta.shape:
+            raise ValueError(f"theta must have shape {self._theta.shape} (n_params,), got {got}; "
                              f"it is copied into the network, whose params are views of it")
+        values = np.asarray(values)
         self._theta[...] = checked(values, self.dtype, "theta")
+
+    @property
+    def params(self):
+        """list of ``(W, b)`` per layer, views of ``theta``; set copies in (as :meth:`set_params`)."""
+        return self._params
+
+    @params.setter
+    def params(self, values):
+        self.set_params(values)
 
     def __getstate__(self):
         """For ``pickle`` and ``copy.deepcopy``: ``params`` are rebuilt as views of ``theta``, not stored."""
         state = dict(self.__dict__)
-        del state["params"]
+        del state["_params"]
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         if "theta" in state:   # pickled by vecnet 0.1, where theta was a plain attribute
             state["_theta"] = state.pop("theta")
-        state.pop("params", None)
+        state.pop("params", None)   # stored by vecnet 0.1
         self.__dict__.update(state)
-        self.params = self._views(self._theta)
+        self._params = self._views(self._theta)
 
     # -- layout ---------------------------------------------------------------
     @property
@@ -184,8 +194,10 @@ class Network:
     def set_params(self, params):
         """Copy ``params``, a list of ``(W, b)`` with this network's shapes, into the network."""
         params = list(params)
-        if len(params) != self.n_layers:
-            raise ValueError(f"expected {self.n_layers} layers of (W, b), got {len(params)}")
+        if len(params) != self.n_layers or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in params):
+            got = [type(p).__name__ if not isinstance(p, (tuple, list)) else f"{len(p)}-{type(p).__name__}"
+                   for p in params]
+            raise ValueError(f"expected {self.n_layers} layers of (W, b) pairs, got {got}")
         for k, ((W, b), (W_new, b_new)) in enumerate(zip(self.params, params)):
             W_new, b_new = np.asarray(W_new), np.asarray(b_new)
             if W_new.shape != W.shape or b_new.shape != b.shape:
@@ -202,7 +214,7 @@ class Network:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new._theta = self._theta.copy()
-        new.params = new._views(new._theta)
+        new._params = new._views(new._theta)
         if self.optimizer_state is not None:  # the optimizer's memory, not shared
             new.optimizer_state = self.optimizer_state.copy()
         return new
@@ -244,11 +256,12 @@ class Network:
         if not (math.isfinite(total) or np.isfinite(A).all()):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
             check_finite(self.theta, self.layout())
+            x, w = float(np.abs(X[rows[0]]).max()), float(np.abs(self.theta).max())
             raise ValueError(
                 f"the network's outputs are not finite for {rows.size} row(s) of X (the first is "
-                f"row {rows[0]}): a layer overflowed. X has values as large as "
-                f"{float(np.abs(X[rows[0]]).max()):.3g} and the weights as large as "
-                f"{float(np.abs(self.theta).max()):.3g}; scale X")
+                f"row {rows[0]}): a layer overflowed. X has values as large as {x:.3g} and the weights "
+                f"as large as {w:.3g}; " + ("scale X" if x >= w else "weights this large come from training "
+                                            "with too large a learning rate (or scale X)"))
         return out
 
     def _check_input(self, X):

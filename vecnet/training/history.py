@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numpy as np
+
 
 class DivergenceWarning(RuntimeWarning):
-    """Training stopped because the loss or a weight stopped being finite."""
+    """Training stopped because the loss or a weight stopped being finite, or ended with weights
+    too large to use (:func:`warn_too_large`)."""
+
+
+def warn_too_large(thetas, skip, stacklevel):
+    """One :class:`DivergenceWarning` if training left weights beyond ``sqrt(finfo.max)`` in any of
+    ``thetas`` (one per network, but those indexed in ``skip``, which were warned about already).
+
+    The loss of an epoch is taken before each update, so a run that blows up in its last epoch
+    ends with finite losses and weights, and weights this large: the same magnitude as the data
+    :func:`vecnet.fit` refuses, and a forward pass through two such layers overflows.
+    """
+    limit = math.sqrt(float(np.finfo(thetas[0].dtype).max)) if len(thetas) else 0.0
+    big = {i: float(np.abs(t).max()) for i, t in enumerate(thetas) if i not in skip and t.size}
+    big = {i: v for i, v in big.items() if v > limit}   # NaN is not: not finite is a divergence
+    if not big:
+        return
+    which = ("the weights" if len(thetas) == 1 else f"the weights of {len(big)} of {len(thetas)} networks "
+             f"(indexes {sorted(big)[:10]}{' ...' if len(big) > 10 else ''})")
+    warnings.warn(f"training blew up: {which} grew as large as {max(big.values()):.3g}, beyond {limit:.3g}, "
+                  "where a forward pass overflows, though every epoch's loss (taken before its updates) was "
+                  "finite. Try a smaller learning rate.", DivergenceWarning, stacklevel=stacklevel + 1)
 
 
 @dataclass

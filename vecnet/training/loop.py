@@ -37,7 +37,7 @@ from ..losses import get_loss
 from ..optimizers import starting_state
 from ..weights import check_writable
 from .callbacks import Progress, _Stopper
-from .history import DivergenceWarning, History
+from .history import DivergenceWarning, History, warn_too_large
 from .metrics import evaluate, metric_name
 from .settings import Settings, clip_batch_size
 
@@ -284,6 +284,8 @@ def train(net, rows, settings, val=None, stacklevel=2, quiet=False):
     if stopper is not None:
         history.best_epoch = stopper.best_epoch
         history.restored = stopper.restore()
+    if not quiet:
+        warn_too_large([net.theta], [0] if history.stopped == "diverged" else [], stacklevel)
     return history
 
 

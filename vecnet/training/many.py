@@ -30,7 +30,7 @@ from ..engines import resolve
 from ..optimizers import starting_state
 from ..weights import check_writable
 from .callbacks import Progress, _Stopper
-from .history import DivergenceWarning, History
+from .history import DivergenceWarning, History, warn_too_large
 from .loop import (
     _drop_last_epoch,
     _end_of_epoch,
@@ -279,8 +279,10 @@ def _one_by_one(nets, rows, settings, val, stacklevel, warn_diverged=True):
 
 
 def _warn_diverged(thetas, diverged, stacklevel):
-    """One :class:`DivergenceWarning` naming the networks (indexes) that diverged, if any; ``thetas``: every
-    network's weights after the roll-back."""
+    """One :class:`DivergenceWarning` naming the networks (indexes) that diverged, if any, and one naming
+    those that ended with weights too large to use (:func:`warn_too_large`); ``thetas``: every network's
+    weights after the roll-back."""
+    warn_too_large(thetas, set(diverged), stacklevel + 1)
     if diverged:
         # weights not finite after the roll-back were so before training (see vecnet.training.loop)
         broken = [i for i in diverged if not np.isfinite(thetas[i]).all()]
