@@ -23,9 +23,11 @@ def warn_too_large(thetas, skip, stacklevel):
     ends with finite losses and weights, and weights this large: the same magnitude as the data
     :func:`vecnet.fit` refuses, and a forward pass through two such layers overflows.
     """
-    limit = math.sqrt(float(np.finfo(thetas[0].dtype).max)) if len(thetas) else 0.0
-    big = {i: float(np.abs(t).max()) for i, t in enumerate(thetas) if i not in skip and t.size}
-    big = {i: v for i, v in big.items() if v > limit}   # NaN is not: not finite is a divergence
+    if not len(thetas):
+        return
+    limit = math.sqrt(float(np.finfo(thetas[0].dtype).max))
+    largest = np.abs(np.asarray(thetas)).max(axis=1)   # one architecture: one (K, n_params) array
+    big = {i: float(v) for i, v in enumerate(largest) if v > limit and i not in skip}   # NaN is not
     if not big:
         return
     which = ("the weights" if len(thetas) == 1 else f"the weights of {len(big)} of {len(thetas)} networks "
