@@ -453,6 +453,17 @@ def test_history_has_validation_per_round(client):
     assert len(history.val_loss) == 1 and np.isfinite(history.val_loss[-1])
 
 
+def test_rounds_that_blow_the_weights_up_warn_as_a_solo_fit_does(client):
+    # every round's loss is finite (up to 2.7e266), the last round's updates leave weights of 7.5e199
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    net = vecnet.Network([2, 3, 1], activation="identity", seed=0)
+    with pytest.warns(vecnet.DivergenceWarning, match=r"training blew up: the weights grew as large as 7.\d+e\+199"):
+        history = vd.fit(net, da.from_array(X, chunks=(4, 2)), y, rounds=6, batch_size=None, engine="numpy",
+                         optimizer=vecnet.SGD(lr=0.5), client=client)
+    assert history.stopped is None and np.isfinite(history.loss).all()
+
+
 def test_no_client_is_a_clear_error(monkeypatch):
     def no_client():
         raise ValueError("No clients found")

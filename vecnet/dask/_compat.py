@@ -12,6 +12,7 @@ from ..engines import choose_engine, engine_names  # noqa: F401
 from ..optimizers import make_optimizer, starting_state  # noqa: F401
 from ..training import DivergenceWarning, History  # noqa: F401
 from ..training import fit as local_fit  # noqa: F401
+from ..training.history import warn_too_large  # noqa: F401
 from ..training.loop import _stops as stops  # noqa: F401
 from ..training.loop import _target_loss as target_loss  # noqa: F401
 from ..training.loop import attach_histories  # noqa: F401

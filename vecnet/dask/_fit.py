@@ -49,6 +49,7 @@ from ._compat import (
     starting_state,
     stops,
     target_loss,
+    warn_too_large,
 )
 
 
@@ -378,4 +379,5 @@ def fit(net, X, y, *, rounds=10, local_epochs=1, sync_every=None, batch_size=1, 
         if any([stops(cb(rnd, dict(logs))) for cb in callbacks]):   # True only, as in vecnet.fit
             history.stopped = "callback"
             break
+    warn_too_large([net.theta], (), stacklevel=2)   # the last round's updates, after its loss was taken
     return history
